@@ -1,0 +1,140 @@
+"""Customers (organizations), their lines of business, and the people who use the portal.
+
+Roles: a CSM is staff assigned to customers; finance is staff that sees money across customers
+without editing customers' data; customer admins and members belong to one or more organizations
+through a membership.
+"""
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        extra.setdefault("role", User.Role.CSM)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in with an email address."""
+
+    class Role(models.TextChoices):
+        CSM = "csm", "Customer success manager"
+        FINANCE = "finance", "Finance"
+        CUSTOMER = "customer", "Customer"
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        full_name = self.get_full_name()
+        return f"{full_name} <{self.email}>" if full_name else self.email
+
+    def save(self, *args, **kwargs):
+        # Staff status follows the role: CSMs and finance work in the admin, customers do not.
+        self.is_staff = self.is_superuser or self.role in {self.Role.CSM, self.Role.FINANCE}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_csm(self) -> bool:
+        return self.role == self.Role.CSM
+
+    @property
+    def is_finance(self) -> bool:
+        return self.role == self.Role.FINANCE
+
+
+class Organization(models.Model):
+    """A customer of the Customer Success Offerings."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    csms = models.ManyToManyField(
+        User,
+        blank=True,
+        related_name="assigned_organizations",
+        limit_choices_to={"role": User.Role.CSM},
+        verbose_name="assigned CSMs",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organization_name_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LineOfBusiness(models.Model):
+    """A line of business of a customer; packages are bought for one or more of them (Section 1)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="lines_of_business"
+    )
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        verbose_name_plural = "lines of business"
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("name"), name="line_of_business_name_unique_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.name} / {self.name}"
+
+
+class Membership(models.Model):
+    """A customer user's place in an organization."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Customer admin"
+        MEMBER = "member", "Customer member"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.email} ({self.get_role_display()}) at {self.organization.name}"

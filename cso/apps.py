@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CsoConfig(AppConfig):
+    name = "cso"
+    verbose_name = "Customer Success Offerings"

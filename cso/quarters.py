@@ -1,0 +1,94 @@
+"""Contract periods: quarters and years counted from the term start, not the calendar.
+
+Pure functions over dates. Quarter n of a term starting on D begins on D + 3(n-1) months; each
+boundary is computed from the term start itself (not from the previous boundary), so a term
+starting on 31 January has quarters starting 31 Jan, 30 Apr, 31 Jul and 31 Oct rather than
+drifting to the 30th. The last period of a term is cut short at the term end.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+MONTHS_PER_QUARTER = 3
+MONTHS_PER_YEAR = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A contract period; `start` and `end` are both inclusive."""
+
+    index: int
+    start: date
+    end: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def _periods(term_start: date, term_end: date, months: int) -> list[Period]:
+    if term_end < term_start:
+        raise ValueError(f"The term ends ({term_end}) before it starts ({term_start}).")
+    periods = []
+    index = 0
+    while True:
+        start = term_start + relativedelta(months=months * index)
+        if start > term_end:
+            return periods
+        next_start = term_start + relativedelta(months=months * (index + 1))
+        end = min(next_start - timedelta(days=1), term_end)
+        periods.append(Period(index=index + 1, start=start, end=end))
+        index += 1
+
+
+def contract_quarters(term_start: date, term_end: date) -> list[Period]:
+    """All contract quarters of a term, numbered from 1."""
+    return _periods(term_start, term_end, MONTHS_PER_QUARTER)
+
+
+def contract_years(term_start: date, term_end: date) -> list[Period]:
+    """All contract years of a term, numbered from 1."""
+    return _periods(term_start, term_end, MONTHS_PER_YEAR)
+
+
+def _period_containing(term_start: date, term_end: date, day: date, months: int) -> Period:
+    if not term_start <= day <= term_end:
+        raise ValueError(f"{day} is outside the term {term_start} to {term_end}.")
+    elapsed = (day.year - term_start.year) * 12 + (day.month - term_start.month)
+    index = max(elapsed // months - 1, 0)
+    # The month count can overshoot by one period when the day of month is before the start day.
+    for candidate in range(index, index + 3):
+        start = term_start + relativedelta(months=months * candidate)
+        next_start = term_start + relativedelta(months=months * (candidate + 1))
+        if start <= day < next_start:
+            return Period(
+                index=candidate + 1,
+                start=start,
+                end=min(next_start - timedelta(days=1), term_end),
+            )
+    raise AssertionError("unreachable: a day inside the term lies in one of its periods")
+
+
+def quarter_containing(term_start: date, term_end: date, day: date) -> Period:
+    """The contract quarter a day falls in."""
+    return _period_containing(term_start, term_end, day, MONTHS_PER_QUARTER)
+
+
+def year_containing(term_start: date, term_end: date, day: date) -> Period:
+    """The contract year a day falls in."""
+    return _period_containing(term_start, term_end, day, MONTHS_PER_YEAR)
+
+
+def default_term_end(term_start: date, months: int = MONTHS_PER_YEAR) -> date:
+    """The last day of a term of `months` months starting on `term_start`."""
+    return term_start + relativedelta(months=months) - timedelta(days=1)
+
+
+def terms_overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> bool:
+    """Whether two inclusive date ranges share at least one day."""
+    return a_start <= b_end and b_start <= a_end

@@ -1,0 +1,308 @@
+"""Signing, renewing and re-pricing contracts.
+
+All checks run before anything is written, and every write happens in one transaction, so a
+contract is either saved whole or not at all.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import LineOfBusiness, Organization, User
+
+from ..models import (
+    Contract,
+    OverageRate,
+    Package,
+    PackageSubscription,
+    SubscriptionEntitlement,
+    SubscriptionExpansionPack,
+)
+from ..quarters import default_term_end, terms_overlap
+
+
+@dataclass(frozen=True)
+class SubscriptionSpec:
+    """One package to buy and the lines of business it covers."""
+
+    package: str | Package
+    lines_of_business: Sequence[LineOfBusiness | int] = field(default_factory=tuple)
+
+
+def _as_decimal(value, field_name: str, errors: dict) -> Decimal | None:
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field_name, []).append(f"'{value}' is not a number.")
+        return None
+    if not amount.is_finite():
+        errors.setdefault(field_name, []).append(f"'{value}' is not a number.")
+        return None
+    return amount
+
+
+def _check_rate(hourly_rate, errors: dict, field_name: str = "overage_rate") -> Decimal | None:
+    rate = _as_decimal(hourly_rate, field_name, errors)
+    if rate is not None and rate < 0:
+        errors.setdefault(field_name, []).append(f"The overage rate cannot be negative ({rate}).")
+    return rate
+
+
+def _resolve_packages(
+    subscriptions: Sequence[SubscriptionSpec], errors: dict
+) -> list[Package | None]:
+    codes = {s.package for s in subscriptions if isinstance(s.package, str)}
+    by_code = {p.code: p for p in Package.objects.filter(code__in=codes)}
+    resolved = []
+    for index, spec in enumerate(subscriptions):
+        package = spec.package if isinstance(spec.package, Package) else by_code.get(spec.package)
+        if package is None:
+            known = ", ".join(Package.objects.order_by("rank").values_list("code", flat=True))
+            errors.setdefault(f"subscriptions[{index}].package", []).append(
+                f"There is no package '{spec.package}'. Known packages: {known or 'none'}."
+            )
+        resolved.append(package)
+    return resolved
+
+
+def _resolve_lines(
+    organization: Organization, subscriptions: Sequence[SubscriptionSpec], errors: dict
+) -> list[list[LineOfBusiness]]:
+    own = {line.pk: line for line in organization.lines_of_business.all()}
+    resolved = []
+    for index, spec in enumerate(subscriptions):
+        key = f"subscriptions[{index}].lines_of_business"
+        lines = []
+        if not spec.lines_of_business:
+            errors.setdefault(key, []).append("A package covers at least one line of business.")
+        for item in spec.lines_of_business:
+            pk = item.pk if isinstance(item, LineOfBusiness) else item
+            if pk not in own:
+                errors.setdefault(key, []).append(
+                    f"Line of business {item} does not belong to {organization.name}."
+                )
+            else:
+                lines.append(own[pk])
+        resolved.append(lines)
+    return resolved
+
+
+def _check_overlaps(
+    *,
+    organization: Organization,
+    term_start: date,
+    term_end: date,
+    packages: list[Package | None],
+    lines: list[list[LineOfBusiness]],
+    errors: dict,
+) -> None:
+    """Section 1 buys a package per line of business per term: no two terms may overlap."""
+    existing = (
+        PackageSubscription.objects.filter(
+            contract__organization=organization,
+            contract__term_start__lte=term_end,
+            contract__term_end__gte=term_start,
+        )
+        .select_related("contract", "package")
+        .prefetch_related("lines_of_business")
+    )
+    taken: dict[tuple[int, int], str] = {}
+    for subscription in existing:
+        for line in subscription.lines_of_business.all():
+            taken[(subscription.package_id, line.pk)] = (
+                f"contract {subscription.contract.reference} "
+                f"({subscription.contract.term_start} to {subscription.contract.term_end})"
+            )
+    for index, (package, subscription_lines) in enumerate(zip(packages, lines, strict=True)):
+        if package is None:
+            continue
+        for line in subscription_lines:
+            key = (package.pk, line.pk)
+            if key in taken:
+                errors.setdefault(f"subscriptions[{index}].lines_of_business", []).append(
+                    f"{package.name} for {line.name} overlaps {taken[key]}."
+                )
+            else:
+                taken[key] = "another package of this contract"
+
+
+def _copy_signed_terms(subscription: PackageSubscription) -> None:
+    """Copy the package's current entitlements into the subscription (terms as signed)."""
+    package = subscription.package
+    SubscriptionEntitlement.objects.bulk_create(
+        SubscriptionEntitlement(
+            subscription=subscription,
+            deliverable_id=entitlement.deliverable_id,
+            kind=entitlement.kind,
+            frequency=entitlement.frequency,
+            max_per_year=entitlement.max_per_year,
+            hours=entitlement.hours,
+            within_package_hours=entitlement.within_package_hours,
+            note=entitlement.note,
+        )
+        for entitlement in package.entitlements.all()
+    )
+    pack = getattr(package, "expansion_pack", None)
+    if pack is not None:
+        SubscriptionExpansionPack.objects.create(
+            subscription=subscription,
+            level=pack.level,
+            deployments=pack.deployments,
+            hours=pack.hours,
+        )
+
+
+def _next_reference(organization: Organization, term_start: date) -> str:
+    base = f"{organization.slug.upper()}-{term_start:%Y%m%d}"
+    reference, suffix = base, 1
+    while Contract.objects.filter(reference=reference).exists():
+        suffix += 1
+        reference = f"{base}-{suffix}"
+    return reference
+
+
+@transaction.atomic
+def contract_create(
+    *,
+    organization: Organization,
+    term_start: date,
+    term_end: date | None = None,
+    currency: str = "USD",
+    overage_rate: Decimal | str,
+    subscriptions: Sequence[SubscriptionSpec],
+    reference: str = "",
+    signed_by: User | None = None,
+    signed_at: datetime | None = None,
+    previous_term: Contract | None = None,
+    notes: str = "",
+) -> Contract:
+    """Sign a contract: its packages, the lines of business they cover and the overage rate.
+
+    Raises ValidationError naming every problem (field by field) and saves nothing if any.
+    """
+    # Lock the customer so that two contracts signed at once cannot both pass the overlap check.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    term_end = term_end or default_term_end(term_start)
+    errors: dict[str, list[str]] = {}
+    if term_end < term_start:
+        errors["term_end"] = [f"The term ends ({term_end}) before it starts ({term_start})."]
+    currency = (currency or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        errors["currency"] = [f"'{currency}' is not a three-letter currency code such as USD."]
+    rate = _check_rate(overage_rate, errors)
+    if not subscriptions:
+        errors["subscriptions"] = ["A contract buys at least one package."]
+    if reference and Contract.objects.filter(reference=reference).exists():
+        errors["reference"] = [f"A contract with reference '{reference}' already exists."]
+    packages = _resolve_packages(subscriptions, errors)
+    lines = _resolve_lines(organization, subscriptions, errors)
+    if "term_end" not in errors:
+        _check_overlaps(
+            organization=organization,
+            term_start=term_start,
+            term_end=term_end,
+            packages=packages,
+            lines=lines,
+            errors=errors,
+        )
+    if errors:
+        raise ValidationError(errors)
+
+    contract = Contract.objects.create(
+        organization=organization,
+        reference=reference or _next_reference(organization, term_start),
+        term_start=term_start,
+        term_end=term_end,
+        currency=currency,
+        previous_term=previous_term,
+        signed_at=signed_at or timezone.now(),
+        signed_by=signed_by,
+        notes=notes,
+    )
+    OverageRate.objects.create(contract=contract, effective_from=term_start, hourly_rate=rate)
+    for package, subscription_lines in zip(packages, lines, strict=True):
+        subscription = PackageSubscription.objects.create(
+            contract=contract,
+            package=package,
+            quarterly_hours=package.quarterly_hours,
+            annual_hours=package.annual_hours,
+            catalog_version=package.catalog_version.version,
+        )
+        subscription.lines_of_business.set(subscription_lines)
+        _copy_signed_terms(subscription)
+    return contract
+
+
+@transaction.atomic
+def contract_renew(
+    *,
+    contract: Contract,
+    term_months: int = 12,
+    overage_rate: Decimal | str | None = None,
+    signed_by: User | None = None,
+    signed_at: datetime | None = None,
+) -> Contract:
+    """Create the next term: same packages and lines of business, the catalog's current terms.
+
+    Nothing carries forward (Section 9: unused hours do not carry over); the new term starts the
+    day after this one ends. The overage rate stays the latest agreed one unless a new one is given.
+    """
+    if Contract.objects.filter(previous_term=contract).exists():
+        raise ValidationError(
+            {"contract": [f"Contract {contract.reference} has already been renewed."]}
+        )
+    if term_months < 1:
+        raise ValidationError({"term_months": ["A term lasts at least one month."]})
+    if overage_rate is None:
+        overage_rate = contract.overage_rates.order_by("-effective_from").first().hourly_rate
+    term_start = contract.term_end + timedelta(days=1)
+    specs = [
+        SubscriptionSpec(
+            package=subscription.package,
+            lines_of_business=list(subscription.lines_of_business.all()),
+        )
+        for subscription in contract.subscriptions.select_related("package")
+    ]
+    return contract_create(
+        organization=contract.organization,
+        term_start=term_start,
+        term_end=default_term_end(term_start, term_months),
+        currency=contract.currency,
+        overage_rate=overage_rate,
+        subscriptions=specs,
+        signed_by=signed_by,
+        signed_at=signed_at,
+        previous_term=contract,
+    )
+
+
+@transaction.atomic
+def overage_rate_set(
+    *,
+    contract: Contract,
+    hourly_rate: Decimal | str,
+    effective_from: date,
+    agreement_reference: str = "",
+) -> OverageRate:
+    """Record a rate change agreed in writing, effective from a day of the term."""
+    errors: dict[str, list[str]] = {}
+    rate = _check_rate(hourly_rate, errors, "hourly_rate")
+    if not contract.term_start <= effective_from <= contract.term_end:
+        errors["effective_from"] = [
+            f"{effective_from} is outside the term {contract.term_start} to {contract.term_end}."
+        ]
+    elif contract.overage_rates.filter(effective_from=effective_from).exists():
+        errors["effective_from"] = [f"A rate already takes effect on {effective_from}."]
+    if errors:
+        raise ValidationError(errors)
+    return OverageRate.objects.create(
+        contract=contract,
+        effective_from=effective_from,
+        hourly_rate=rate,
+        agreement_reference=agreement_reference,
+    )

@@ -1,0 +1,1 @@
+"""Support tickets and their SLA clocks (built on the catalog and contracts)."""
