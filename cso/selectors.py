@@ -40,3 +40,26 @@ def overage_rate_on(contract: Contract, day: date) -> OverageRate | None:
     """The rate in force on a day: the latest one effective on or before it."""
     rates = [rate for rate in contract.overage_rates.all() if rate.effective_from <= day]
     return max(rates, key=lambda rate: rate.effective_from, default=None)
+
+
+def subscriptions_active_for(user: User, day: date) -> QuerySet[PackageSubscription]:
+    """Package subscriptions of contracts in force on a day, for the customer dashboard."""
+    return (
+        PackageSubscription.objects.filter(
+            contract__organization__in=organization_ids_visible_to(user),
+            contract__term_start__lte=day,
+            contract__term_end__gte=day,
+        )
+        .select_related("contract__organization", "package", "expansion_pack")
+        .prefetch_related(
+            "lines_of_business",
+            "contract__overage_rates",
+            Prefetch(
+                "entitlements",
+                queryset=SubscriptionEntitlement.objects.select_related("deliverable").exclude(
+                    kind="not_available"
+                ),
+            ),
+        )
+        .order_by("contract__organization__name", "package__rank", "pk")
+    )

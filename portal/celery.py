@@ -15,6 +15,15 @@ app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+@app.on_after_configure.connect
+def _make_broker_folders(sender, **kwargs) -> None:
+    """The filesystem broker (the no-server default) needs its folders to exist."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            os.makedirs(options[key], exist_ok=True)
+
 app.conf.beat_schedule = {
     "renewal-reminders": {
         "task": "cso.tasks.send_renewal_reminders",
