@@ -50,4 +50,3 @@ class RolePermissionBackend(ModelBackend):
         if user_obj.is_active and not user_obj.is_anonymous and obj is None:
             permissions |= role_permissions(getattr(user_obj, "role", ""))
         return permissions
-

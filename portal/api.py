@@ -1,7 +1,23 @@
-"""The REST API router, mounted at /api/v1/."""
+"""The REST API router, mounted at /api/v1/. Everything here is read-only for now."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from accounts.api.auth import ObtainTokenView
+from accounts.api.views import MeView, OrganizationViewSet
+from cso.api import views as cso
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("catalog/packages", cso.PackageViewSet, basename="package")
+router.register("catalog/deliverables", cso.DeliverableViewSet, basename="deliverable")
+router.register("catalog/programs", cso.ProgramViewSet, basename="program")
+router.register("catalog/severities", cso.SeverityViewSet, basename="severity")
+router.register("catalog/expansion-uses", cso.ExpansionUseViewSet, basename="expansion-use")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("contracts", cso.ContractViewSet, basename="contract")
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    *router.urls,
+]

@@ -43,9 +43,7 @@ def _user(email: str, *, role: str, first_name: str, last_name: str) -> User:
 
 
 def _organization(name: str, slug: str, lines: list[str], csm: User) -> tuple[Organization, bool]:
-    organization, created = Organization.objects.get_or_create(
-        slug=slug, defaults={"name": name}
-    )
+    organization, created = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
     organization.csms.add(csm)
     for line in lines:
         LineOfBusiness.objects.get_or_create(organization=organization, name=line)
@@ -85,9 +83,7 @@ def demo_load(*, today: date) -> list[DemoLogin]:
         ("member@northwind.example", Membership.Role.MEMBER, "Morgan"),
     ):
         user = _user(email, role=User.Role.CUSTOMER, first_name=first, last_name="Northwind")
-        Membership.objects.get_or_create(
-            user=user, organization=northwind, defaults={"role": role}
-        )
+        Membership.objects.get_or_create(user=user, organization=northwind, defaults={"role": role})
 
     contoso, created = _organization("Contoso Bank", "contoso", ["Cards", "Mortgages"], csm)
     if created:
@@ -100,9 +96,7 @@ def demo_load(*, today: date) -> list[DemoLogin]:
             overage_rate=Decimal("160.00"),
             subscriptions=[
                 SubscriptionSpec(package="premier", lines_of_business=_lines(contoso, "Cards")),
-                SubscriptionSpec(
-                    package="premier", lines_of_business=_lines(contoso, "Mortgages")
-                ),
+                SubscriptionSpec(package="premier", lines_of_business=_lines(contoso, "Mortgages")),
             ],
             signed_by=csm,
         )

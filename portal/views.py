@@ -48,7 +48,9 @@ def home(request):
     cards = [_card(s, today) for s in subscriptions_active_for(request.user, today)]
     by_customer = [
         (organization, list(items))
-        for organization, items in groupby(cards, key=lambda c: c.subscription.contract.organization)
+        for organization, items in groupby(
+            cards, key=lambda c: c.subscription.contract.organization
+        )
     ]
     return render(
         request,

@@ -237,9 +237,7 @@ class ExpansionPack(models.Model):
         INTERMEDIATE = "intermediate", "Intermediate deployment"
         ADVANCED = "advanced", "Advanced deployment"
 
-    package = models.OneToOneField(
-        Package, on_delete=models.CASCADE, related_name="expansion_pack"
-    )
+    package = models.OneToOneField(Package, on_delete=models.CASCADE, related_name="expansion_pack")
     level = models.CharField(max_length=16, choices=Level.choices)
     deployments = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     hours = models.DecimalField(
@@ -251,7 +249,9 @@ class ExpansionPack(models.Model):
         ordering = ["package__rank"]
 
     def __str__(self) -> str:
-        return f"{self.package.name}: {self.deployments}x {self.get_level_display()}, {self.hours} h"
+        return (
+            f"{self.package.name}: {self.deployments}x {self.get_level_display()}, {self.hours} h"
+        )
 
 
 class ExpansionUse(models.Model):

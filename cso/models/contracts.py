@@ -13,8 +13,13 @@ from django.db import models
 
 from accounts.models import LineOfBusiness, Organization
 
-from .catalog import Deliverable, EntitlementTerms, ExpansionPack, Package
-from .catalog import entitlement_terms_constraints
+from .catalog import (
+    Deliverable,
+    EntitlementTerms,
+    ExpansionPack,
+    Package,
+    entitlement_terms_constraints,
+)
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
 

@@ -23,7 +23,7 @@ from ..models import (
     SubscriptionEntitlement,
     SubscriptionExpansionPack,
 )
-from ..quarters import default_term_end, terms_overlap
+from ..quarters import default_term_end
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,25 @@ def _as_decimal(value, field_name: str, errors: dict) -> Decimal | None:
     return amount
 
 
-def _check_rate(hourly_rate, errors: dict, field_name: str = "overage_rate") -> Decimal | None:
+def overage_rate_check(
+    hourly_rate, errors: dict, field_name: str = "overage_rate"
+) -> Decimal | None:
+    """The rate as a Decimal, or None with the reason in `errors` (shared with the admin)."""
     rate = _as_decimal(hourly_rate, field_name, errors)
     if rate is not None and rate < 0:
         errors.setdefault(field_name, []).append(f"The overage rate cannot be negative ({rate}).")
     return rate
+
+
+def contract_term_check(*, term_start: date, term_end: date, errors: dict) -> None:
+    """A term ends on or after the day it starts (shared with the admin)."""
+    if term_end < term_start:
+        errors["term_end"] = [f"The term ends ({term_end}) before it starts ({term_start})."]
+
+
+def subscription_error_key(index: int, field_name: str) -> str:
+    """Where an error about the index-th package of a contract is reported."""
+    return f"subscriptions[{index}].{field_name}"
 
 
 def _resolve_packages(
@@ -63,7 +77,7 @@ def _resolve_packages(
         package = spec.package if isinstance(spec.package, Package) else by_code.get(spec.package)
         if package is None:
             known = ", ".join(Package.objects.order_by("rank").values_list("code", flat=True))
-            errors.setdefault(f"subscriptions[{index}].package", []).append(
+            errors.setdefault(subscription_error_key(index, "package"), []).append(
                 f"There is no package '{spec.package}'. Known packages: {known or 'none'}."
             )
         resolved.append(package)
@@ -76,7 +90,7 @@ def _resolve_lines(
     own = {line.pk: line for line in organization.lines_of_business.all()}
     resolved = []
     for index, spec in enumerate(subscriptions):
-        key = f"subscriptions[{index}].lines_of_business"
+        key = subscription_error_key(index, "lines_of_business")
         lines = []
         if not spec.lines_of_business:
             errors.setdefault(key, []).append("A package covers at least one line of business.")
@@ -100,17 +114,17 @@ def _check_overlaps(
     packages: list[Package | None],
     lines: list[list[LineOfBusiness]],
     errors: dict,
+    exclude_contract: Contract | None,
 ) -> None:
     """Section 1 buys a package per line of business per term: no two terms may overlap."""
-    existing = (
-        PackageSubscription.objects.filter(
-            contract__organization=organization,
-            contract__term_start__lte=term_end,
-            contract__term_end__gte=term_start,
-        )
-        .select_related("contract", "package")
-        .prefetch_related("lines_of_business")
+    existing = PackageSubscription.objects.filter(
+        contract__organization=organization,
+        contract__term_start__lte=term_end,
+        contract__term_end__gte=term_start,
     )
+    if exclude_contract is not None and exclude_contract.pk is not None:
+        existing = existing.exclude(contract=exclude_contract)
+    existing = existing.select_related("contract", "package").prefetch_related("lines_of_business")
     taken: dict[tuple[int, int], str] = {}
     for subscription in existing:
         for line in subscription.lines_of_business.all():
@@ -124,14 +138,49 @@ def _check_overlaps(
         for line in subscription_lines:
             key = (package.pk, line.pk)
             if key in taken:
-                errors.setdefault(f"subscriptions[{index}].lines_of_business", []).append(
+                errors.setdefault(subscription_error_key(index, "lines_of_business"), []).append(
                     f"{package.name} for {line.name} overlaps {taken[key]}."
                 )
             else:
                 taken[key] = "another package of this contract"
 
 
-def _copy_signed_terms(subscription: PackageSubscription) -> None:
+def subscriptions_check(
+    *,
+    organization: Organization,
+    term_start: date,
+    term_end: date,
+    subscriptions: Sequence[SubscriptionSpec],
+    errors: dict,
+    exclude_contract: Contract | None = None,
+) -> tuple[list[Package | None], list[list[LineOfBusiness]]]:
+    """Resolve the packages a contract buys and check them against Section 1.
+
+    Packages must exist, cover lines of business of this customer, and not overlap another
+    term of the same package for the same line. Problems go into `errors` under
+    `subscription_error_key`. `contract_create` and the admin's contract form both call this,
+    so they refuse the same things in the same words; the admin passes the contract being
+    edited as `exclude_contract` so that its own saved packages do not count as overlaps.
+    Call inside a transaction: the customer is locked so that two contracts signed at once
+    cannot both pass the overlap check.
+    """
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    packages = _resolve_packages(subscriptions, errors)
+    lines = _resolve_lines(organization, subscriptions, errors)
+    if term_start <= term_end:
+        _check_overlaps(
+            organization=organization,
+            term_start=term_start,
+            term_end=term_end,
+            packages=packages,
+            lines=lines,
+            errors=errors,
+            exclude_contract=exclude_contract,
+        )
+    return packages, lines
+
+
+def subscription_terms_copy(subscription: PackageSubscription) -> None:
     """Copy the package's current entitlements into the subscription (terms as signed)."""
     package = subscription.package
     SubscriptionEntitlement.objects.bulk_create(
@@ -185,31 +234,24 @@ def contract_create(
 
     Raises ValidationError naming every problem (field by field) and saves nothing if any.
     """
-    # Lock the customer so that two contracts signed at once cannot both pass the overlap check.
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()
     term_end = term_end or default_term_end(term_start)
     errors: dict[str, list[str]] = {}
-    if term_end < term_start:
-        errors["term_end"] = [f"The term ends ({term_end}) before it starts ({term_start})."]
+    contract_term_check(term_start=term_start, term_end=term_end, errors=errors)
     currency = (currency or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         errors["currency"] = [f"'{currency}' is not a three-letter currency code such as USD."]
-    rate = _check_rate(overage_rate, errors)
+    rate = overage_rate_check(overage_rate, errors)
     if not subscriptions:
         errors["subscriptions"] = ["A contract buys at least one package."]
     if reference and Contract.objects.filter(reference=reference).exists():
         errors["reference"] = [f"A contract with reference '{reference}' already exists."]
-    packages = _resolve_packages(subscriptions, errors)
-    lines = _resolve_lines(organization, subscriptions, errors)
-    if "term_end" not in errors:
-        _check_overlaps(
-            organization=organization,
-            term_start=term_start,
-            term_end=term_end,
-            packages=packages,
-            lines=lines,
-            errors=errors,
-        )
+    packages, lines = subscriptions_check(
+        organization=organization,
+        term_start=term_start,
+        term_end=term_end,
+        subscriptions=subscriptions,
+        errors=errors,
+    )
     if errors:
         raise ValidationError(errors)
 
@@ -234,7 +276,7 @@ def contract_create(
             catalog_version=package.catalog_version.version,
         )
         subscription.lines_of_business.set(subscription_lines)
-        _copy_signed_terms(subscription)
+        subscription_terms_copy(subscription)
     return contract
 
 
@@ -291,7 +333,7 @@ def overage_rate_set(
 ) -> OverageRate:
     """Record a rate change agreed in writing, effective from a day of the term."""
     errors: dict[str, list[str]] = {}
-    rate = _check_rate(hourly_rate, errors, "hourly_rate")
+    rate = overage_rate_check(hourly_rate, errors, "hourly_rate")
     if not contract.term_start <= effective_from <= contract.term_end:
         errors["effective_from"] = [
             f"{effective_from} is outside the term {contract.term_start} to {contract.term_end}."

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -27,7 +27,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def expert():
-    package = PackageFactory(code="expert", quarterly_hours=Decimal("246"), annual_hours=Decimal("985"))
+    package = PackageFactory(
+        code="expert", quarterly_hours=Decimal("246"), annual_hours=Decimal("985")
+    )
     qbr = Deliverable.objects.create(
         code="quarterly_business_review",
         name="Quarterly Business Review",
@@ -35,9 +37,15 @@ def expert():
         source_table=2,
     )
     Entitlement.objects.create(
-        package=package, deliverable=qbr, kind="frequency", frequency="up_to_n_per_year", max_per_year=4
+        package=package,
+        deliverable=qbr,
+        kind="frequency",
+        frequency="up_to_n_per_year",
+        max_per_year=4,
     )
-    ExpansionPack.objects.create(package=package, level="intermediate", deployments=2, hours=Decimal("60"))
+    ExpansionPack.objects.create(
+        package=package, level="intermediate", deployments=2, hours=Decimal("60")
+    )
     return package
 
 
@@ -69,7 +77,10 @@ def test_signing_copies_the_package_terms(expert, customer):
 
     assert contract.term_end == date(2027, 3, 14)
     subscription = contract.subscriptions.get()
-    assert (subscription.quarterly_hours, subscription.annual_hours) == (Decimal("246"), Decimal("985"))
+    assert (subscription.quarterly_hours, subscription.annual_hours) == (
+        Decimal("246"),
+        Decimal("985"),
+    )
     assert subscription.catalog_version == "test"
     assert {line.name for line in subscription.lines_of_business.all()} == {"Retail", "Wholesale"}
     signed = subscription.entitlements.get()
@@ -107,10 +118,22 @@ def test_five_packages_for_five_lines_give_five_sets(expert, customer):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"term_end": date(2026, 3, 1)}, "term_end", "The term ends (2026-03-01) before it starts (2026-03-15)."),
-        ({"overage_rate": Decimal("-1")}, "overage_rate", "The overage rate cannot be negative (-1)."),
+        (
+            {"term_end": date(2026, 3, 1)},
+            "term_end",
+            "The term ends (2026-03-01) before it starts (2026-03-15).",
+        ),
+        (
+            {"overage_rate": Decimal("-1")},
+            "overage_rate",
+            "The overage rate cannot be negative (-1).",
+        ),
         ({"overage_rate": "abc"}, "overage_rate", "'abc' is not a number."),
-        ({"currency": "dollars"}, "currency", "'DOLLARS' is not a three-letter currency code such as USD."),
+        (
+            {"currency": "dollars"},
+            "currency",
+            "'DOLLARS' is not a three-letter currency code such as USD.",
+        ),
         ({"subscriptions": []}, "subscriptions", "A contract buys at least one package."),
     ],
 )
@@ -180,7 +203,7 @@ def test_renewal_creates_the_next_term_with_current_catalog_terms(expert, custom
     expert.annual_hours = Decimal("1000")
     expert.save()
 
-    renewal = contract_renew(contract=contract, signed_at=datetime(2027, 3, 1, tzinfo=timezone.utc))
+    renewal = contract_renew(contract=contract, signed_at=datetime(2027, 3, 1, tzinfo=UTC))
 
     assert (renewal.term_start, renewal.term_end) == (date(2027, 3, 15), date(2028, 3, 14))
     assert renewal.previous_term == contract
@@ -192,7 +215,9 @@ def test_renewal_creates_the_next_term_with_current_catalog_terms(expert, custom
 
 def test_overage_rate_changes_take_effect_from_their_day(expert, customer):
     contract = sign(customer)
-    overage_rate_set(contract=contract, hourly_rate=Decimal("200"), effective_from=date(2026, 10, 1))
+    overage_rate_set(
+        contract=contract, hourly_rate=Decimal("200"), effective_from=date(2026, 10, 1)
+    )
 
     assert overage_rate_on(contract, date(2026, 9, 30)).hourly_rate == Decimal("175.00")
     assert overage_rate_on(contract, date(2026, 10, 1)).hourly_rate == Decimal("200.00")
@@ -203,7 +228,12 @@ def test_overage_rate_changes_take_effect_from_their_day(expert, customer):
     ("rate", "effective_from", "field", "message"),
     [
         ("-5", date(2026, 10, 1), "hourly_rate", "The overage rate cannot be negative (-5)."),
-        ("200", date(2028, 1, 1), "effective_from", "2028-01-01 is outside the term 2026-03-15 to 2027-03-14."),
+        (
+            "200",
+            date(2028, 1, 1),
+            "effective_from",
+            "2028-01-01 is outside the term 2026-03-15 to 2027-03-14.",
+        ),
         ("200", date(2026, 3, 15), "effective_from", "A rate already takes effect on 2026-03-15."),
     ],
 )

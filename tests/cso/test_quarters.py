@@ -77,7 +77,7 @@ def test_every_day_of_a_two_year_term_lies_in_exactly_one_quarter_and_year(term_
 
     assert len(quarters) == 8 and len(years) == 2
     assert quarters[0].start == term_start and quarters[-1].end == term_end
-    for earlier, later in zip(quarters, quarters[1:]):
+    for earlier, later in zip(quarters, quarters[1:], strict=False):
         assert earlier.end + timedelta(days=1) == later.start
     day = term_start
     while day <= term_end:
@@ -94,5 +94,9 @@ def test_errors_name_the_dates():
 
 
 def test_terms_overlap_includes_shared_end_day():
-    assert terms_overlap(date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31), date(2027, 12, 30))
-    assert not terms_overlap(date(2026, 1, 1), date(2026, 12, 31), date(2027, 1, 1), date(2027, 12, 31))
+    assert terms_overlap(
+        date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31), date(2027, 12, 30)
+    )
+    assert not terms_overlap(
+        date(2026, 1, 1), date(2026, 12, 31), date(2027, 1, 1), date(2027, 12, 31)
+    )

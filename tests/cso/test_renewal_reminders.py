@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -11,7 +11,7 @@ from tests.factories import ContractFactory, CsmFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,7 +27,9 @@ def ending_on(term_end, csm, **kwargs):
     )
 
 
-def test_reminds_assigned_csm_of_a_term_ending_within_the_window(csm, django_capture_on_commit_callbacks):
+def test_reminds_assigned_csm_of_a_term_ending_within_the_window(
+    csm, django_capture_on_commit_callbacks
+):
     contract = ending_on(date(2027, 1, 31), csm)
     ending_on(date(2027, 6, 30), csm, name="Later Co")
 

@@ -55,24 +55,34 @@ def test_run_portal_serves_runs_jobs_and_stops_cleanly(tmp_path):
     with log_path.open("w") as log:
         portal = subprocess.Popen(
             [sys.executable, "manage.py", "run_portal"],
-            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_for(f"http://127.0.0.1:{port}/accounts/login/", 120)
             banner = log_path.read_text()
             assert f"Customer Success Portal: http://127.0.0.1:{port}/" in banner
-            for login in ("csm@demo.example", "admin@northwind.example",
-                          "member@northwind.example", "finance@demo.example"):
+            for login in (
+                "csm@demo.example",
+                "admin@northwind.example",
+                "member@northwind.example",
+                "finance@demo.example",
+            ):
                 assert login in banner
 
             # A signed-in customer admin sees the package dashboard.
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
             page = opener.open(f"http://127.0.0.1:{port}/accounts/login/").read().decode()
             token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
-            form = (f"csrfmiddlewaretoken={token}&login=admin%40northwind.example"
-                    "&password=portal-demo-2026").encode()
+            form = (
+                f"csrfmiddlewaretoken={token}&login=admin%40northwind.example"
+                "&password=portal-demo-2026"
+            ).encode()
             request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/accounts/login/", data=form,
+                f"http://127.0.0.1:{port}/accounts/login/",
+                data=form,
                 headers={"Referer": f"http://127.0.0.1:{port}/accounts/login/"},
             )
             dashboard = opener.open(request).read().decode()
@@ -81,9 +91,17 @@ def test_run_portal_serves_runs_jobs_and_stops_cleanly(tmp_path):
 
             # The embedded worker takes a task from the filesystem broker.
             subprocess.run(
-                [sys.executable, "manage.py", "shell", "-c",
-                 "from cso.tasks import send_renewal_reminders; send_renewal_reminders.delay()"],
-                cwd=settings.BASE_DIR, env=env, check=True, timeout=60,
+                [
+                    sys.executable,
+                    "manage.py",
+                    "shell",
+                    "-c",
+                    "from cso.tasks import send_renewal_reminders; send_renewal_reminders.delay()",
+                ],
+                cwd=settings.BASE_DIR,
+                env=env,
+                check=True,
+                timeout=60,
             )
             database = tmp_path / "portal.sqlite3"
             sql = "select count(*) from cso_contract where renewal_reminder_sent_at is not null"

@@ -90,7 +90,9 @@ def test_sign_in_page_renders_in_the_portal_layout(client):
 
 
 @time_machine.travel("2026-11-23 10:00Z", tick=False)
-def test_dashboard_queries_do_not_grow_with_packages(client, two_customers, django_assert_max_num_queries):
+def test_dashboard_queries_do_not_grow_with_packages(
+    client, two_customers, django_assert_max_num_queries
+):
     client.force_login(CsmFactory())
 
     with django_assert_max_num_queries(12):

@@ -1,4 +1,4 @@
-"""`manage.py check --deploy` with production settings passes, apart from what the README explains."""
+"""`check --deploy` with production settings passes, apart from what the README explains."""
 
 import os
 import subprocess
@@ -19,7 +19,11 @@ def deploy_check(**extra: str) -> subprocess.CompletedProcess:
     env.update(PRODUCTION, **extra)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -27,7 +31,9 @@ def test_only_the_hsts_choices_left_to_the_operator_are_reported():
     result = deploy_check()
 
     reported = sorted(
-        line.split(")")[0].split("(")[1] for line in result.stderr.splitlines() if "(security." in line
+        line.split(")")[0].split("(")[1]
+        for line in result.stderr.splitlines()
+        if "(security." in line
     )
     assert reported == ["security.W005", "security.W021"], result.stderr
 

@@ -41,8 +41,17 @@ class Command(BaseCommand):
                 cwd=settings.BASE_DIR,
             ),
             subprocess.Popen(
-                [python, "-m", "celery", "-A", "portal", "worker", "--beat", "--pool=solo",
-                 "--loglevel=INFO"],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "portal",
+                    "worker",
+                    "--beat",
+                    "--pool=solo",
+                    "--loglevel=INFO",
+                ],
                 cwd=settings.BASE_DIR,
             ),
         ]

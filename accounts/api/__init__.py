@@ -1,0 +1,1 @@
+"""The accounts part of the REST API: organizations, the signed-in user and API tokens."""

@@ -1,0 +1,64 @@
+"""The OpenAPI schema and its documentation page, which must work offline (no CDN)."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_is_openapi_3_and_lists_the_api():
+    response = Client().get("/api/schema/?format=json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Customer Success Portal API"
+    assert {
+        "/api/v1/auth/token/",
+        "/api/v1/catalog/packages/{code}/",
+        "/api/v1/catalog/deliverables/",
+        "/api/v1/catalog/expansion-uses/",
+        "/api/v1/contracts/",
+        "/api/v1/contracts/{id}/",
+        "/api/v1/organizations/",
+        "/api/v1/me/",
+    } <= set(schema["paths"])
+    assert {"cookieAuth", "tokenAuth"} <= set(schema["components"]["securitySchemes"])
+    contract_filters = {
+        parameter["name"]
+        for parameter in schema["paths"]["/api/v1/contracts/"]["get"]["parameters"]
+    }
+    assert {"organization", "active_on", "package"} <= contract_filters
+
+
+def test_api_is_read_only_in_the_schema():
+    schema = Client().get("/api/schema/?format=json").json()
+
+    methods = {
+        (path, method)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method not in {"get", "parameters"}
+    }
+    assert methods == {("/api/v1/auth/token/", "post")}
+
+
+def test_schema_generates_without_warnings():
+    # Raises SchemaGenerationError on any warning, such as an untyped field.
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO())
+
+
+def test_docs_page_serves_swagger_ui_from_the_portal_itself():
+    response = Client().get("/api/docs/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    bundle = "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+    assert f"/static/{bundle}" in page
+    assert finders.find(bundle) is not None
+    assert "cdn.jsdelivr.net" not in page
+    assert "unpkg.com" not in page
