@@ -87,8 +87,3 @@ def year_containing(term_start: date, term_end: date, day: date) -> Period:
 def default_term_end(term_start: date, months: int = MONTHS_PER_YEAR) -> date:
     """The last day of a term of `months` months starting on `term_start`."""
     return term_start + relativedelta(months=months) - timedelta(days=1)
-
-
-def terms_overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> bool:
-    """Whether two inclusive date ranges share at least one day."""
-    return a_start <= b_end and b_start <= a_end

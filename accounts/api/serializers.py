@@ -39,9 +39,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
         model = Organization
         fields = ["id", "name", "slug", "time_zone", "lines_of_business", "csms", "membership_role"]
 
-    # A plain string in the schema: the same choices as `MembershipSerializer.role` under a second
-    # name would need ENUM_NAME_OVERRIDES in the schema settings.
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(serializers.ChoiceField(choices=Membership.Role.choices, allow_null=True))
     def get_membership_role(self, organization: Organization) -> str | None:
         # The view prefetches only the asking user's memberships into `own_memberships`.
         memberships = getattr(organization, "own_memberships", [])

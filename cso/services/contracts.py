@@ -301,7 +301,12 @@ def contract_renew(
     if term_months < 1:
         raise ValidationError({"term_months": ["A term lasts at least one month."]})
     if overage_rate is None:
-        overage_rate = contract.overage_rates.order_by("-effective_from").first().hourly_rate
+        latest = contract.overage_rates.order_by("-effective_from").first()
+        if latest is None:
+            raise ValidationError(
+                {"overage_rate": [f"Contract {contract.reference} has no overage rate; give one."]}
+            )
+        overage_rate = latest.hourly_rate
     term_start = contract.term_end + timedelta(days=1)
     specs = [
         SubscriptionSpec(

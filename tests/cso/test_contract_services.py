@@ -245,3 +245,16 @@ def test_bad_rate_changes_are_refused(expert, customer, rate, effective_from, fi
 
     assert error.value.message_dict[field] == [message]
     assert contract.overage_rates.count() == 1
+
+
+def test_renewing_a_contract_without_a_rate_asks_for_one(expert, customer):
+    contract = sign(customer)
+    contract.overage_rates.all().delete()
+
+    with pytest.raises(ValidationError) as error:
+        contract_renew(contract=contract)
+
+    assert error.value.message_dict["overage_rate"] == [
+        f"Contract {contract.reference} has no overage rate; give one."
+    ]
+    assert Contract.objects.count() == 1

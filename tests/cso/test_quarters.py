@@ -8,7 +8,6 @@ from cso.quarters import (
     contract_years,
     default_term_end,
     quarter_containing,
-    terms_overlap,
     year_containing,
 )
 
@@ -91,12 +90,3 @@ def test_errors_name_the_dates():
         contract_quarters(date(2026, 2, 1), date(2026, 1, 1))
     with pytest.raises(ValueError, match="2027-01-01 is outside the term"):
         quarter_containing(date(2026, 1, 1), date(2026, 12, 31), date(2027, 1, 1))
-
-
-def test_terms_overlap_includes_shared_end_day():
-    assert terms_overlap(
-        date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31), date(2027, 12, 30)
-    )
-    assert not terms_overlap(
-        date(2026, 1, 1), date(2026, 12, 31), date(2027, 1, 1), date(2027, 12, 31)
-    )
