@@ -1,7 +1,8 @@
 """Foundation benchmarks: catalog loading, contract signing, contract periods, the contract API.
 
 Usage (PostgreSQL, a scratch database that is dropped and recreated):
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/foundation.py
+    .venv/bin/python bench/foundation.py
+(DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/portal_bench)
 
 Prints one table; each row compares two ways or two sizes side by side in the same run.
 """
