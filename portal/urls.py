@@ -4,6 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
+admin.site.site_header = "Customer Success Portal"
+admin.site.site_title = "Customer Success Portal"
+admin.site.index_title = "Customers, contracts and the CSO catalog"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
