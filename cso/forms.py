@@ -17,6 +17,7 @@ from .services.contracts import (
     contract_term_check,
     overage_rate_check,
     subscription_error_key,
+    subscription_signed_fields,
     subscription_terms_copy,
     subscriptions_check,
 )
@@ -87,10 +88,8 @@ class SubscriptionFormSet(forms.BaseInlineFormSet):
 
     def save_new(self, form, commit=True):
         """A new subscription signs the package's current terms, as `contract_create` does."""
-        package = form.instance.package
-        form.instance.quarterly_hours = package.quarterly_hours
-        form.instance.annual_hours = package.annual_hours
-        form.instance.catalog_version = package.catalog_version.version
+        for name, value in subscription_signed_fields(form.instance.package).items():
+            setattr(form.instance, name, value)
         subscription = super().save_new(form, commit=commit)
         if commit:
             subscription_terms_copy(subscription)

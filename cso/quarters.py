@@ -2,8 +2,11 @@
 
 Pure functions over dates. Quarter n of a term starting on D begins on D + 3(n-1) months; each
 boundary is computed from the term start itself (not from the previous boundary), so a term
-starting on 31 January has quarters starting 31 Jan, 30 Apr, 31 Jul and 31 Oct rather than
-drifting to the 30th. The last period of a term is cut short at the term end.
+starting on 31 January has quarters starting on the 31st again in July and October rather than
+drifting to the 30th. When the month has no such day (30 April has no 31st), the period starts on
+the first day of the next month: quarters of a term starting 31 January start 31 Jan, 1 May,
+31 Jul and 31 Oct, and a year starting 29 February 2024 runs to 28 February 2025. The last
+period of a term is cut short at the term end.
 """
 
 from dataclasses import dataclass
@@ -31,16 +34,24 @@ class Period:
         return (self.end - self.start).days + 1
 
 
+def anniversary(term_start: date, months: int) -> date:
+    """The day `months` months after the term start; the 1st of the next month if it has none."""
+    shifted = term_start + relativedelta(months=months)
+    if shifted.day < term_start.day:  # the month is too short for the start's day
+        shifted += timedelta(days=1)
+    return shifted
+
+
 def _periods(term_start: date, term_end: date, months: int) -> list[Period]:
     if term_end < term_start:
         raise ValueError(f"The term ends ({term_end}) before it starts ({term_start}).")
     periods = []
     index = 0
     while True:
-        start = term_start + relativedelta(months=months * index)
+        start = anniversary(term_start, months * index)
         if start > term_end:
             return periods
-        next_start = term_start + relativedelta(months=months * (index + 1))
+        next_start = anniversary(term_start, months * (index + 1))
         end = min(next_start - timedelta(days=1), term_end)
         periods.append(Period(index=index + 1, start=start, end=end))
         index += 1
@@ -63,8 +74,8 @@ def _period_containing(term_start: date, term_end: date, day: date, months: int)
     index = max(elapsed // months - 1, 0)
     # The month count can overshoot by one period when the day of month is before the start day.
     for candidate in range(index, index + 3):
-        start = term_start + relativedelta(months=months * candidate)
-        next_start = term_start + relativedelta(months=months * (candidate + 1))
+        start = anniversary(term_start, months * candidate)
+        next_start = anniversary(term_start, months * (candidate + 1))
         if start <= day < next_start:
             return Period(
                 index=candidate + 1,
@@ -86,4 +97,4 @@ def year_containing(term_start: date, term_end: date, day: date) -> Period:
 
 def default_term_end(term_start: date, months: int = MONTHS_PER_YEAR) -> date:
     """The last day of a term of `months` months starting on `term_start`."""
-    return term_start + relativedelta(months=months) - timedelta(days=1)
+    return anniversary(term_start, months) - timedelta(days=1)

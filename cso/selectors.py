@@ -42,6 +42,11 @@ def overage_rate_on(contract: Contract, day: date) -> OverageRate | None:
     return max(rates, key=lambda rate: rate.effective_from, default=None)
 
 
+def overage_rate_current(contract: Contract, today: date) -> OverageRate | None:
+    """The rate to show for a contract today: before its term the first, after it the last."""
+    return overage_rate_on(contract, min(max(today, contract.term_start), contract.term_end))
+
+
 def subscriptions_active_for(user: User, day: date) -> QuerySet[PackageSubscription]:
     """Package subscriptions of contracts in force on a day, for the customer dashboard."""
     return (

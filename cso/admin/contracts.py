@@ -33,7 +33,7 @@ from ..models import (
     SubscriptionEntitlement,
     SubscriptionExpansionPack,
 )
-from ..selectors import overage_rate_on
+from ..selectors import overage_rate_current
 from ..services.contracts import contract_renew
 
 # Packages and rates ------------------------------------------------------------------------
@@ -70,7 +70,8 @@ class SubscriptionInline(CustomerScopedInline, admin.StackedInline):
         lines = LineOfBusiness.objects.select_related("organization")
         organization_id = contract.organization_id if contract else None
         if organization_id is None and request.method == "GET":
-            organization_id = request.GET.get("organization")
+            requested = request.GET.get("organization", "")
+            organization_id = int(requested) if requested.isdigit() else None
         if request.method == "GET" and organization_id:
             return lines.filter(organization_id=organization_id)
         editable = editable_organization_ids(request)
@@ -197,9 +198,7 @@ class ContractAdmin(CustomerScopedAdmin):
 
     @admin.display(description="current overage rate")
     def current_rate(self, contract: Contract) -> str:
-        # Before the term the first rate, after it the last one.
-        day = min(max(timezone.localdate(), contract.term_start), contract.term_end)
-        rate = overage_rate_on(contract, day)
+        rate = overage_rate_current(contract, timezone.localdate())
         return f"{rate.hourly_rate} {contract.currency}/h" if rate else "-"
 
     @admin.display(description="renewed as")

@@ -24,7 +24,7 @@ from ..models import (
     SubscriptionEntitlement,
     SubscriptionExpansionPack,
 )
-from ..selectors import overage_rate_on
+from ..selectors import overage_rate_current
 
 # --- Catalog ------------------------------------------------------------------------------------
 
@@ -201,6 +201,5 @@ class ContractSerializer(serializers.ModelSerializer):
     @extend_schema_field(OverageRateSerializer(allow_null=True))
     def get_current_overage_rate(self, contract: Contract) -> dict | None:
         today: date = self.context["today"]
-        day = min(max(today, contract.term_start), contract.term_end)
-        rate = overage_rate_on(contract, day)
+        rate = overage_rate_current(contract, today)
         return OverageRateSerializer(rate).data if rate is not None else None

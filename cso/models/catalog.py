@@ -50,6 +50,11 @@ class Package(models.Model):
                 condition=models.Q(quarterly_hours__gte=0, annual_hours__gte=0),
                 name="package_hours_not_negative",
             ),
+            models.CheckConstraint(
+                condition=models.Q(quarterly_hours__lte=models.F("annual_hours")),
+                name="package_quarter_within_year",
+                violation_error_message="Hours per quarter cannot exceed the hours per year.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,7 +164,6 @@ class EntitlementTerms(models.Model):
 
     class Meta:
         abstract = True
-        constraints = []
 
     @property
     def occurrences_per_year(self) -> int | None:
@@ -170,14 +174,22 @@ class EntitlementTerms(models.Model):
         return OCCURRENCES_PER_YEAR[self.frequency]
 
     def describe(self) -> str:
-        """The entitlement in the catalog's words: "Monthly", "Up to 4x per year", "24 hours"."""
+        """The entitlement in the catalog's words: "Monthly", "Up to 4x per year", "24 hours".
+
+        Also shown for a form that is not valid yet, so missing values read as incomplete.
+        """
+        incomplete = "(incomplete)"
         if self.kind == EntitlementKind.FREQUENCY:
             if self.frequency == Frequency.UP_TO_N_PER_YEAR:
-                return f"Up to {self.max_per_year}x per year"
-            return Frequency(self.frequency).label
+                return f"Up to {self.max_per_year}x per year" if self.max_per_year else incomplete
+            return Frequency(self.frequency).label if self.frequency else incomplete
         if self.kind == EntitlementKind.HOUR_ALLOWANCE:
-            return f"{self.hours.normalize():f} hours per year"
-        return EntitlementKind(self.kind).label
+            return (
+                f"{self.hours.normalize():f} hours per year"
+                if self.hours is not None
+                else incomplete
+            )
+        return EntitlementKind(self.kind).label if self.kind else incomplete
 
 
 def entitlement_terms_constraints(prefix: str) -> list[models.BaseConstraint]:
@@ -190,20 +202,33 @@ def entitlement_terms_constraints(prefix: str) -> list[models.BaseConstraint]:
                 | (~frequency_kind & models.Q(frequency=""))
             ),
             name=f"{prefix}_frequency_iff_kind",
+            violation_error_message=(
+                "Frequency: choose one for a scheduled entitlement, and none otherwise."
+            ),
         ),
         models.CheckConstraint(
             condition=(
-                models.Q(frequency=Frequency.UP_TO_N_PER_YEAR, max_per_year__gte=1)
+                models.Q(
+                    frequency=Frequency.UP_TO_N_PER_YEAR,
+                    max_per_year__isnull=False,
+                    max_per_year__gte=1,
+                )
                 | (~models.Q(frequency=Frequency.UP_TO_N_PER_YEAR) & models.Q(max_per_year=None))
             ),
             name=f"{prefix}_max_per_year_iff_up_to_n",
+            violation_error_message=(
+                'Max per year: give N (1 or more) for "up to N per year", and none otherwise.'
+            ),
         ),
         models.CheckConstraint(
             condition=(
-                models.Q(kind=EntitlementKind.HOUR_ALLOWANCE, hours__gte=0)
+                models.Q(kind=EntitlementKind.HOUR_ALLOWANCE, hours__isnull=False, hours__gte=0)
                 | (~models.Q(kind=EntitlementKind.HOUR_ALLOWANCE) & models.Q(hours=None))
             ),
             name=f"{prefix}_hours_iff_allowance",
+            violation_error_message=(
+                "Hours: give the yearly hours of an hour allowance, and none otherwise."
+            ),
         ),
     ]
 

@@ -33,7 +33,14 @@ from ..models import (
 )
 from .catalog_parse import CatalogError, ParsedCatalog, catalog_parse, catalog_read
 
-__all__ = ["CatalogError", "CatalogLoadResult", "catalog_load", "catalog_parse", "catalog_read"]
+__all__ = [
+    "CatalogError",
+    "CatalogLoadResult",
+    "catalog_load",
+    "catalog_loaded_before",
+    "catalog_parse",
+    "catalog_read",
+]
 
 
 @dataclass
@@ -96,6 +103,15 @@ def _refuse_removals(catalog: ParsedCatalog) -> None:
             problems.append(f"{section}: '{code}' is no longer in the file; keep it ({refers})")
     if problems:
         raise CatalogError(problems)
+
+
+def catalog_loaded_before(*, path: Path) -> bool:
+    """Whether this exact file (by checksum) has been loaded into the portal already."""
+    try:
+        _, checksum = catalog_read(path)
+    except CatalogError:
+        return False  # let the load itself report the problem
+    return CatalogVersion.objects.filter(checksum=checksum).exists()
 
 
 def catalog_load(*, path: Path, now: datetime | None = None) -> CatalogLoadResult:

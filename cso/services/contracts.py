@@ -4,6 +4,7 @@ All checks run before anything is written, and every write happens in one transa
 contract is either saved whole or not at all.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -46,13 +47,25 @@ def _as_decimal(value, field_name: str, errors: dict) -> Decimal | None:
     return amount
 
 
+MAX_RATE = Decimal("99999999.99")  # OverageRate.hourly_rate: 10 digits, 2 decimal places
+
+
 def overage_rate_check(
     hourly_rate, errors: dict, field_name: str = "overage_rate"
 ) -> Decimal | None:
     """The rate as a Decimal, or None with the reason in `errors` (shared with the admin)."""
     rate = _as_decimal(hourly_rate, field_name, errors)
-    if rate is not None and rate < 0:
-        errors.setdefault(field_name, []).append(f"The overage rate cannot be negative ({rate}).")
+    if rate is None:
+        return None
+    problems = errors.setdefault(field_name, [])
+    if rate < 0:
+        problems.append(f"The overage rate cannot be negative ({rate}).")
+    elif rate > MAX_RATE:
+        problems.append(f"The overage rate {rate} is too large (at most {MAX_RATE}).")
+    if rate.as_tuple().exponent < -2:
+        problems.append(f"The overage rate {rate} has more than two decimal places.")
+    if not problems:
+        del errors[field_name]
     return rate
 
 
@@ -70,11 +83,17 @@ def subscription_error_key(index: int, field_name: str) -> str:
 def _resolve_packages(
     subscriptions: Sequence[SubscriptionSpec], errors: dict
 ) -> list[Package | None]:
-    codes = {s.package for s in subscriptions if isinstance(s.package, str)}
-    by_code = {p.code: p for p in Package.objects.filter(code__in=codes)}
+    codes = {s.package.code if isinstance(s.package, Package) else s.package for s in subscriptions}
+    by_code = {
+        package.code: package
+        for package in Package.objects.filter(code__in=codes)
+        .select_related("catalog_version", "expansion_pack")
+        .prefetch_related("entitlements")
+    }
     resolved = []
     for index, spec in enumerate(subscriptions):
-        package = spec.package if isinstance(spec.package, Package) else by_code.get(spec.package)
+        code = spec.package.code if isinstance(spec.package, Package) else spec.package
+        package = by_code.get(code)
         if package is None:
             known = ", ".join(Package.objects.order_by("rank").values_list("code", flat=True))
             errors.setdefault(subscription_error_key(index, "package"), []).append(
@@ -180,6 +199,16 @@ def subscriptions_check(
     return packages, lines
 
 
+def subscription_signed_fields(package: Package) -> dict:
+    """The package's hours and catalog version as a new subscription signs them."""
+    return {
+        "package": package,
+        "quarterly_hours": package.quarterly_hours,
+        "annual_hours": package.annual_hours,
+        "catalog_version": package.catalog_version.version,
+    }
+
+
 def subscription_terms_copy(subscription: PackageSubscription) -> None:
     """Copy the package's current entitlements into the subscription (terms as signed)."""
     package = subscription.package
@@ -206,8 +235,12 @@ def subscription_terms_copy(subscription: PackageSubscription) -> None:
         )
 
 
+REFERENCE_LENGTH = 60  # Contract.reference
+
+
 def _next_reference(organization: Organization, term_start: date) -> str:
-    base = f"{organization.slug.upper()}-{term_start:%Y%m%d}"
+    # Room for "-YYYYMMDD" and a "-NN" suffix within the reference's length.
+    base = f"{organization.slug.upper()[: REFERENCE_LENGTH - 13]}-{term_start:%Y%m%d}"
     reference, suffix = base, 1
     while Contract.objects.filter(reference=reference).exists():
         suffix += 1
@@ -238,12 +271,14 @@ def contract_create(
     errors: dict[str, list[str]] = {}
     contract_term_check(term_start=term_start, term_end=term_end, errors=errors)
     currency = (currency or "").strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
+    if not re.fullmatch(r"[A-Z]{3}", currency):
         errors["currency"] = [f"'{currency}' is not a three-letter currency code such as USD."]
     rate = overage_rate_check(overage_rate, errors)
     if not subscriptions:
         errors["subscriptions"] = ["A contract buys at least one package."]
-    if reference and Contract.objects.filter(reference=reference).exists():
+    if len(reference) > REFERENCE_LENGTH:
+        errors["reference"] = [f"A reference has at most {REFERENCE_LENGTH} characters."]
+    elif reference and Contract.objects.filter(reference=reference).exists():
         errors["reference"] = [f"A contract with reference '{reference}' already exists."]
     packages, lines = subscriptions_check(
         organization=organization,
@@ -269,11 +304,7 @@ def contract_create(
     OverageRate.objects.create(contract=contract, effective_from=term_start, hourly_rate=rate)
     for package, subscription_lines in zip(packages, lines, strict=True):
         subscription = PackageSubscription.objects.create(
-            contract=contract,
-            package=package,
-            quarterly_hours=package.quarterly_hours,
-            annual_hours=package.annual_hours,
-            catalog_version=package.catalog_version.version,
+            contract=contract, **subscription_signed_fields(package)
         )
         subscription.lines_of_business.set(subscription_lines)
         subscription_terms_copy(subscription)

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -21,8 +22,17 @@ from ..models import Contract
 
 
 def contracts_due_renewal_reminder(*, now: datetime, days_ahead: int) -> QuerySet[Contract]:
-    today = now.date()
+    """Unrenewed contracts ending within the window whose customer has an active CSM.
+
+    A customer without a CSM is left unclaimed, so the reminder still goes out once one is
+    assigned. Days are the portal's local days, as in the admin.
+    """
+    today = timezone.localdate(now)
+    has_csm = User.objects.filter(
+        assigned_organizations=OuterRef("organization_id"), is_active=True
+    )
     return Contract.objects.filter(
+        Exists(has_csm),
         renewal_reminder_sent_at__isnull=True,
         renewal__isnull=True,
         term_end__gte=today,
@@ -30,11 +40,9 @@ def contracts_due_renewal_reminder(*, now: datetime, days_ahead: int) -> QuerySe
     )
 
 
-def _reminder_email(contract: Contract, now: datetime) -> EmailMessage | None:
+def _reminder_email(contract: Contract, now: datetime) -> EmailMessage:
     recipients = sorted(csm.email for csm in contract.organization.active_csms)
-    if not recipients:
-        return None
-    days_left = (contract.term_end - now.date()).days
+    days_left = (contract.term_end - timezone.localdate(now)).days
     link = settings.PORTAL_BASE_URL + reverse("admin:cso_contract_change", args=[contract.pk])
     return EmailMessage(
         subject=f"Renewal due: {contract.organization.name} ends {contract.term_end:%d %b %Y}",
@@ -73,7 +81,6 @@ def renewal_reminders_send(*, now: datetime, days_ahead: int | None = None) -> i
     Contract.objects.filter(pk__in=[contract.pk for contract in due]).update(
         renewal_reminder_sent_at=now
     )
-    messages = [m for m in (_reminder_email(contract, now) for contract in due) if m]
-    if messages:
-        transaction.on_commit(lambda: get_connection().send_messages(messages))
+    messages = [_reminder_email(contract, now) for contract in due]
+    transaction.on_commit(lambda: get_connection().send_messages(messages))
     return len(due)

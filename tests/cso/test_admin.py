@@ -1,5 +1,6 @@
 """The CSO admin as CSMs, finance and superusers use it: catalog, contracts, signed terms."""
 
+import html
 from datetime import date
 from decimal import Decimal
 from html import escape
@@ -803,3 +804,86 @@ def test_add_page_offers_the_chosen_customers_lines_of_business(
     offered = packages.forms[0].fields["lines_of_business"].queryset
     assert response.context["adminform"].form.initial["organization"] == str(acme.pk)
     assert {line.name for line in offered} == {"Sales", "Service"}
+
+
+def package_post_data(package, *, quarterly="246", annual="985", entitlement_changes=None):
+    entitlements = list(package.entitlements.order_by("pk"))
+    rows = []
+    for index, entitlement in enumerate(entitlements):
+        row = {
+            "id": entitlement.pk,
+            "package": package.pk,
+            "deliverable": entitlement.deliverable_id,
+            "kind": entitlement.kind,
+            "frequency": entitlement.frequency,
+            "max_per_year": entitlement.max_per_year or "",
+            "hours": entitlement.hours or "",
+            "within_package_hours": "on",
+            "note": "",
+        }
+        if index == 0 and entitlement_changes:
+            row.update(entitlement_changes)
+        rows.append(row)
+    return {
+        "name": package.name,
+        "code": package.code,
+        "rank": package.rank,
+        "catalog_version": package.catalog_version.pk,
+        "quarterly_hours": quarterly,
+        "annual_hours": annual,
+        **formset("expansion_pack", [], initial=0),
+        **formset("entitlements", rows, initial=len(rows)),
+        "_save": "Save",
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"quarterly": "500", "annual": "10"},
+            "Hours per quarter cannot exceed the hours per year.",
+        ),
+        (
+            {"entitlement_changes": {"kind": "hour_allowance", "frequency": "", "hours": ""}},
+            "Hours: give the yearly hours of an hour allowance, and none otherwise.",
+        ),
+        (
+            {
+                "entitlement_changes": {
+                    "kind": "frequency",
+                    "frequency": "up_to_n_per_year",
+                    "max_per_year": "",
+                }
+            },
+            'Max per year: give N (1 or more) for "up to N per year", and none otherwise.',
+        ),
+    ],
+)
+def test_catalog_edits_the_loader_would_refuse_are_refused_in_the_admin(
+    client, csm, expert, changes, message
+):
+    client.force_login(csm)
+    expert.expansion_pack.delete()
+    before = list(Entitlement.objects.values_list("kind", "frequency", "max_per_year", "hours"))
+
+    response = client.post(
+        reverse("admin:cso_package_change", args=[expert.pk]),
+        package_post_data(expert, **changes),
+    )
+
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())
+    assert Package.objects.get(pk=expert.pk).quarterly_hours == Decimal("246")
+    assert (
+        list(Entitlement.objects.values_list("kind", "frequency", "max_per_year", "hours"))
+        == before
+    )
+
+
+def test_a_malformed_organization_in_the_add_page_address_is_ignored(client, csm, acme):
+    client.force_login(csm)
+
+    response = client.get(ADD_CONTRACT, {"organization": "abc"})
+
+    assert response.status_code == 200

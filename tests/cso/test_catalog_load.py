@@ -360,3 +360,13 @@ def test_the_command_lists_every_problem_and_fails(tmp_path):
 
     assert first in errors.getvalue() and second in errors.getvalue()
     assert Package.objects.count() == 0
+
+
+def test_if_changed_keeps_admin_edits_until_the_file_changes(catalog):
+    Package.objects.filter(code="expert").update(quarterly_hours=300)
+
+    call_command("load_catalog", if_changed=True, verbosity=0)
+    assert Package.objects.get(code="expert").quarterly_hours == 300
+
+    call_command("load_catalog", verbosity=0)
+    assert Package.objects.get(code="expert").quarterly_hours == 246

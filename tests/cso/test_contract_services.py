@@ -135,6 +135,23 @@ def test_five_packages_for_five_lines_give_five_sets(expert, customer):
             "'DOLLARS' is not a three-letter currency code such as USD.",
         ),
         ({"subscriptions": []}, "subscriptions", "A contract buys at least one package."),
+        (
+            {"overage_rate": "12.345"},
+            "overage_rate",
+            "The overage rate 12.345 has more than two decimal places.",
+        ),
+        (
+            {"overage_rate": "1e11"},
+            "overage_rate",
+            "The overage rate 1E+11 is too large (at most 99999999.99).",
+        ),
+        (
+            {"overage_rate": "1e400"},
+            "overage_rate",
+            "The overage rate 1E+400 is too large (at most 99999999.99).",
+        ),
+        ({"currency": "éur"}, "currency", "'ÉUR' is not a three-letter currency code such as USD."),
+        ({"reference": "R" * 61}, "reference", "A reference has at most 60 characters."),
     ],
 )
 def test_bad_contract_input_is_refused_whole(expert, customer, overrides, field, message):
@@ -258,3 +275,29 @@ def test_renewing_a_contract_without_a_rate_asks_for_one(expert, customer):
         f"Contract {contract.reference} has no overage rate; give one."
     ]
     assert Contract.objects.count() == 1
+
+
+def test_a_long_customer_slug_still_gives_a_reference_that_fits(expert):
+    organization = OrganizationFactory(slug="a" * 80)
+    LineOfBusinessFactory(organization=organization, name="Retail")
+
+    contract = sign(organization)
+
+    assert contract.reference == "A" * 47 + "-20260315"
+
+
+def test_signing_five_packages_runs_a_bounded_number_of_queries(
+    expert, customer, django_assert_max_num_queries
+):
+    """Per package: the subscription, its lines, its entitlements and its expansion pack."""
+    specs = [SubscriptionSpec("expert", lines(customer, "Retail"))] + [
+        SubscriptionSpec("expert", [LineOfBusinessFactory(organization=customer)]) for _ in range(4)
+    ]
+
+    with django_assert_max_num_queries(12 + 5 * 5):
+        contract_create(
+            organization=customer,
+            term_start=date(2026, 3, 15),
+            overage_rate=Decimal("175"),
+            subscriptions=specs,
+        )

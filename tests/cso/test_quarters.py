@@ -24,16 +24,15 @@ def test_quarters_of_a_term_starting_mid_month():
 
 
 def test_quarters_from_a_month_end_do_not_drift():
-    """Each boundary is counted from the term start: 31 Jan, 30 Apr, 31 Jul, 31 Oct."""
+    """Each boundary is counted from the term start; a month without the day starts on the 1st."""
     quarters = contract_quarters(date(2026, 1, 31), default_term_end(date(2026, 1, 31)))
 
-    assert [q.start for q in quarters] == [
-        date(2026, 1, 31),
-        date(2026, 4, 30),
-        date(2026, 7, 31),
-        date(2026, 10, 31),
+    assert [(q.start, q.end) for q in quarters] == [
+        (date(2026, 1, 31), date(2026, 4, 30)),
+        (date(2026, 5, 1), date(2026, 7, 30)),
+        (date(2026, 7, 31), date(2026, 10, 30)),
+        (date(2026, 10, 31), date(2027, 1, 30)),
     ]
-    assert quarters[-1].end == date(2027, 1, 30)
 
 
 def test_leap_day_start():
@@ -45,7 +44,9 @@ def test_leap_day_start():
         date(2024, 8, 29),
         date(2024, 11, 29),
     ]
-    assert default_term_end(date(2024, 2, 29)) == date(2025, 2, 27)
+    # A year from 29 February ends on 28 February, not a day short.
+    assert default_term_end(date(2024, 2, 29)) == date(2025, 2, 28)
+    assert default_term_end(date(2024, 2, 28)) == date(2025, 2, 27)
 
 
 def test_contract_quarters_are_not_calendar_quarters():

@@ -101,3 +101,16 @@ def test_sweep_runs_a_fixed_number_of_queries(csm, due_count, django_assert_max_
     # Savepoint, locking select, prefetch of CSMs, claiming update, release.
     with django_assert_max_num_queries(5):
         assert renewal_reminders_send(now=NOW, days_ahead=90) == due_count
+
+
+def test_a_customer_without_a_csm_is_reminded_once_one_is_assigned(
+    csm, django_capture_on_commit_callbacks
+):
+    contract = ContractFactory(term_start=date(2026, 1, 1), term_end=date(2027, 1, 31))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert renewal_reminders_send(now=NOW, days_ahead=90) == 0
+        contract.organization.csms.add(csm)
+        assert renewal_reminders_send(now=NOW, days_ahead=90) == 1
+
+    assert [m.to for m in mail.outbox] == [["casey@vendor.example"]]

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
 
-from cso.services.catalog import CatalogError, catalog_load
+from cso.services.catalog import CatalogError, catalog_load, catalog_loaded_before
 
 
 class Command(BaseCommand):
@@ -16,9 +16,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "path", nargs="?", help="Catalog file to load (default: settings.CATALOG_FILE)."
         )
+        parser.add_argument(
+            "--if-changed",
+            action="store_true",
+            help=(
+                "Skip the load when this exact file has been loaded before, so edits made in "
+                "the admin since then are kept (used by run_portal on every start)."
+            ),
+        )
 
-    def handle(self, *args, path=None, verbosity=1, **options):
+    def handle(self, *args, path=None, verbosity=1, if_changed=False, **options):
         path = Path(path or settings.CATALOG_FILE)
+        if if_changed and catalog_loaded_before(path=path):
+            if verbosity >= 1:
+                self.stdout.write(f"Catalog {path} was loaded before; keeping the portal's copy.")
+            return
         try:
             result = catalog_load(path=path)
         except CatalogError as error:

@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_demo: bool, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("load_catalog", verbosity=1)
+        call_command("load_catalog", if_changed=True, verbosity=1)
         if not no_demo:
             call_command("load_demo", verbosity=0)
 
