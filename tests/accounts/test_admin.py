@@ -10,7 +10,6 @@ from accounts.models import Membership, Organization, User
 from cso.services.contracts import SubscriptionSpec, contract_create
 from tests.factories import (
     CsmFactory,
-    FinanceFactory,
     LineOfBusinessFactory,
     MembershipFactory,
     OrganizationFactory,
@@ -27,23 +26,8 @@ ADD_USER = reverse("admin:accounts_user_add")
 
 
 @pytest.fixture
-def csm():
-    return CsmFactory(email="casey@vendor.example", first_name="Casey", last_name="Lee")
-
-
-@pytest.fixture
 def colleague():
     return CsmFactory(email="robin@vendor.example")
-
-
-@pytest.fixture
-def finance():
-    return FinanceFactory(email="fin@vendor.example")
-
-
-@pytest.fixture
-def superuser():
-    return User.objects.create_superuser("root@vendor.example", "pass-word-123")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from accounts.models import User
 from cso.models import (
     CatalogVersion,
     Contract,
@@ -25,7 +24,6 @@ from cso.services.contracts import SubscriptionSpec, contract_create
 from tests.factories import (
     CatalogVersionFactory,
     CsmFactory,
-    FinanceFactory,
     LineOfBusinessFactory,
     OrganizationFactory,
     OverageRateFactory,
@@ -37,21 +35,6 @@ pytestmark = pytest.mark.django_db
 
 
 # Given: people of each role, a CSM's own customer and a colleague's, and a package. ---------
-
-
-@pytest.fixture
-def csm():
-    return CsmFactory(email="casey@vendor.example")
-
-
-@pytest.fixture
-def finance():
-    return FinanceFactory(email="fin@vendor.example")
-
-
-@pytest.fixture
-def superuser():
-    return User.objects.create_superuser("root@vendor.example", "pass-word-123")
 
 
 @pytest.fixture

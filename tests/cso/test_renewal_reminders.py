@@ -7,16 +7,11 @@ from django.core import mail
 from cso.models import Contract
 from cso.services.renewals import renewal_reminders_send
 from cso.tasks import send_renewal_reminders
-from tests.factories import ContractFactory, CsmFactory, OrganizationFactory
+from tests.factories import ContractFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def csm():
-    return CsmFactory(email="casey@vendor.example")
 
 
 def ending_on(term_end, csm, **kwargs):
