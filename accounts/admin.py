@@ -55,15 +55,12 @@ class CustomerScopedAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
 
 
-class CustomerScopedInline(admin.options.InlineModelAdmin):
-    """An inline editable only when its parent's customer is: `customer_path` is from the parent."""
-
-    customer_path = "organization_id"
+class EditGuardMixin:
+    """Add, change and delete only where `_may_edit(request, parent)` allows, on top of the role's
+    model permissions."""
 
     def _may_edit(self, request, parent) -> bool:
-        if parent is None or parent.pk is None:
-            return True
-        return may_edit_customer(request, attrgetter(self.customer_path)(parent))
+        raise NotImplementedError
 
     def has_add_permission(self, request, obj):
         return super().has_add_permission(request, obj) and self._may_edit(request, obj)
@@ -73,6 +70,41 @@ class CustomerScopedInline(admin.options.InlineModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+
+class EditableOrganizationChoiceMixin:
+    """Offer only the customers the user may edit wherever an organization is chosen."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization":
+            editable = editable_organization_ids(request)
+            if editable is not None:
+                kwargs["queryset"] = Organization.objects.filter(pk__in=editable)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyAdminMixin:
+    """Records nobody edits by hand (they come from a load or a signature)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CustomerScopedInline(EditGuardMixin, admin.options.InlineModelAdmin):
+    """An inline editable only when its parent's customer is: `customer_path` is from the parent."""
+
+    customer_path = "organization_id"
+
+    def _may_edit(self, request, parent) -> bool:
+        if parent is None or parent.pk is None:
+            return True
+        return may_edit_customer(request, attrgetter(self.customer_path)(parent))
 
 
 def assigned_csm_filter(path: str) -> type[admin.SimpleListFilter]:
@@ -202,7 +234,7 @@ class UserChangeForm(DjangoUserChangeForm):
         fields = "__all__"
 
 
-class UserMembershipInline(admin.TabularInline):
+class UserMembershipInline(EditGuardMixin, EditableOrganizationChoiceMixin, admin.TabularInline):
     """A person's memberships; changeable when the person is (see `UserAdmin`)."""
 
     model = Membership
@@ -217,22 +249,6 @@ class UserMembershipInline(admin.TabularInline):
 
     def _may_edit(self, request, user) -> bool:
         return user is None or self.admin_site._registry[User].has_change_permission(request, user)
-
-    def has_add_permission(self, request, obj):
-        return super().has_add_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organization":
-            editable = editable_organization_ids(request)
-            if editable is not None:
-                kwargs["queryset"] = Organization.objects.filter(pk__in=editable)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(User)

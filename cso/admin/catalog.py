@@ -6,6 +6,8 @@ applies to contracts signed afterwards and never to one already signed.
 
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdminMixin
+
 from ..models import (
     CatalogVersion,
     Deliverable,
@@ -24,20 +26,11 @@ SIGNED_TERMS_NOTE = (
 
 
 @admin.register(CatalogVersion)
-class CatalogVersionAdmin(admin.ModelAdmin):
+class CatalogVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read only: a version is a load of the catalog file (`manage.py load_catalog`)."""
 
     list_display = ("version", "effective_from", "source", "loaded_at")
     readonly_fields = ("version", "effective_from", "source", "checksum", "loaded_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class EntitlementInline(admin.TabularInline):

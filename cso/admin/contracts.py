@@ -14,10 +14,12 @@ from django.utils import timezone
 from accounts.admin import (
     CustomerScopedAdmin,
     CustomerScopedInline,
+    EditableOrganizationChoiceMixin,
+    ReadOnlyAdminMixin,
     assigned_csm_filter,
     editable_organization_ids,
 )
-from accounts.models import LineOfBusiness, Organization
+from accounts.models import LineOfBusiness
 
 from ..forms import (
     ContractForm,
@@ -117,7 +119,7 @@ class TermEndFilter(admin.SimpleListFilter):
 
 
 @admin.register(Contract)
-class ContractAdmin(CustomerScopedAdmin):
+class ContractAdmin(EditableOrganizationChoiceMixin, CustomerScopedAdmin):
     form = ContractForm
     list_display = (
         "reference",
@@ -185,13 +187,6 @@ class ContractAdmin(CustomerScopedAdmin):
             return (self.fieldsets[0], self.fieldsets[2])
         return super().get_fieldsets(request, obj)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organization":
-            editable = editable_organization_ids(request)
-            if editable is not None:
-                kwargs["queryset"] = Organization.objects.filter(pk__in=editable)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     @admin.display(description="packages")
     def packages(self, contract: Contract) -> str:
         return ", ".join(subscription.package.name for subscription in contract.subscriptions.all())
@@ -244,20 +239,11 @@ class ContractAdmin(CustomerScopedAdmin):
 # Signed terms --------------------------------------------------------------------------------
 
 
-class SignedTermsInline(admin.options.InlineModelAdmin):
+class SignedTermsInline(ReadOnlyAdminMixin, admin.options.InlineModelAdmin):
     """Terms as signed are a record: shown, never edited."""
 
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SubscriptionEntitlementInline(SignedTermsInline, admin.TabularInline):
@@ -282,7 +268,7 @@ class SubscriptionExpansionPackInline(SignedTermsInline, admin.TabularInline):
 
 
 @admin.register(PackageSubscription)
-class PackageSubscriptionAdmin(admin.ModelAdmin):
+class PackageSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A package as signed under a contract; change it from the contract's page."""
 
     list_display = (
@@ -313,12 +299,3 @@ class PackageSubscriptionAdmin(admin.ModelAdmin):
     @admin.display(description="lines of business")
     def covered_lines(self, subscription: PackageSubscription) -> str:
         return ", ".join(line.name for line in subscription.lines_of_business.all())
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
