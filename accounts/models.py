@@ -5,9 +5,20 @@ without editing customers' data; customer admins and members belong to one or mo
 through a membership.
 """
 
+from zoneinfo import available_timezones
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+
+
+def validate_time_zone(value: str) -> None:
+    """A customer's clocks (reminders, SLA business hours) run in a named IANA time zone."""
+    if value not in available_timezones():
+        raise ValidationError(
+            f"'{value}' is not a time zone name; use one such as Europe/Berlin or America/New_York."
+        )
 
 
 class UserManager(BaseUserManager):
@@ -75,7 +86,7 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
-    time_zone = models.CharField(max_length=64, default="UTC")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     csms = models.ManyToManyField(
         User,
         blank=True,

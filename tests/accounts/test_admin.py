@@ -4,9 +4,10 @@ from datetime import date
 from html import escape
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Membership, Organization, User, validate_time_zone
 from cso.services.contracts import SubscriptionSpec, contract_create
 from tests.factories import (
     CsmFactory,
@@ -346,3 +347,9 @@ def test_user_list_filters_by_role_and_searches_by_name(client, csm, finance, ac
 
     assert [u.email for u in staff.context["cl"].result_list] == ["fin@vendor.example"]
     assert [u.email for u in found.context["cl"].result_list] == ["casey@vendor.example"]
+
+
+def test_an_unknown_time_zone_is_refused_with_its_name():
+    validate_time_zone("Europe/Berlin")
+    with pytest.raises(ValidationError, match="'Mars/Olympus' is not a time zone name"):
+        validate_time_zone("Mars/Olympus")
