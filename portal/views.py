@@ -25,13 +25,13 @@ class SubscriptionCard:
 def _card(subscription: PackageSubscription, today) -> SubscriptionCard:
     contract = subscription.contract
     labels = dict(Deliverable.Category.choices)
-    entitlements = sorted(
-        subscription.entitlements.all(),
-        key=lambda e: (e.deliverable.source_table, e.deliverable.rank),
-    )
+    # The prefetch keeps SubscriptionEntitlement's ordering (table, then rank), and each table
+    # is one category, so consecutive runs are the groups.
     groups = [
         (labels[category], list(items))
-        for category, items in groupby(entitlements, key=lambda e: e.deliverable.category)
+        for category, items in groupby(
+            subscription.entitlements.all(), key=lambda e: e.deliverable.category
+        )
     ]
     return SubscriptionCard(
         subscription=subscription,

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from accounts.models import Membership, Organization, User, validate_time_zone
 from cso.services.contracts import SubscriptionSpec, contract_create
+from tests.admin_forms import formset
 from tests.factories import (
     CsmFactory,
     LineOfBusinessFactory,
@@ -53,18 +54,6 @@ def acme_member(acme):
 @pytest.fixture
 def globex_member(globex):
     return MembershipFactory(organization=globex, user__email="gus@globex.example").user
-
-
-def formset(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        f"{prefix}-TOTAL_FORMS": len(rows),
-        f"{prefix}-INITIAL_FORMS": initial,
-        f"{prefix}-MIN_NUM_FORMS": 0,
-        f"{prefix}-MAX_NUM_FORMS": 1000,
-    }
-    for index, row in enumerate(rows):
-        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
-    return data
 
 
 def organization_post(organization=None, *, name="Initech", slug="initech", csms=(), lines=()):

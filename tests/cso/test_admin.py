@@ -21,6 +21,7 @@ from cso.models import (
     SubscriptionEntitlement,
 )
 from cso.services.contracts import SubscriptionSpec, contract_create
+from tests.admin_forms import formset
 from tests.factories import (
     CatalogVersionFactory,
     CsmFactory,
@@ -112,18 +113,6 @@ def globex_contract(globex, expert):
         overage_rate="120",
         subscriptions=[SubscriptionSpec(package=expert, lines_of_business=[line])],
     )
-
-
-def formset(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        f"{prefix}-TOTAL_FORMS": len(rows),
-        f"{prefix}-INITIAL_FORMS": initial,
-        f"{prefix}-MIN_NUM_FORMS": 0,
-        f"{prefix}-MAX_NUM_FORMS": 1000,
-    }
-    for index, row in enumerate(rows):
-        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
-    return data
 
 
 def contract_post(
