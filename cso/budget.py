@@ -10,7 +10,15 @@ work (Table 3) is billed outside the budget and consumes none of it.
 Entries are applied in one fixed order, date worked and then the time they were logged (then
 their id), so the split is deterministic and each entry's share can be explained: an entry is
 included up to the smallest remaining room among its quarter, its year and its allowance, and
-the rest of it is overage, with the limit that bound it named.
+the rest of it is overage, with the limit that bound it named. Expansion hours bought beyond
+the pack (Section 9, on renewal) are prepaid: they cover expansion work the package hours
+cannot, before anything becomes overage.
+
+An adjusting entry corrects an earlier entry, usually one in a quarter finance has closed. It
+is logged (and billed) in an open quarter. Extra hours count like any entry of that quarter.
+Hours given back (negative hours) come off the corrected entry's own split: its overage first,
+then prepaid, then included hours, which go back to its quarter, year and allowance. So a
+correction credits exactly what the corrected entry billed, never more.
 """
 
 from collections.abc import Iterable, Mapping
@@ -18,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from .quarters import quarter_containing, year_containing
 
@@ -38,6 +47,14 @@ class Limit(StrEnum):
     ADDITIONAL_COST = "additional_cost"
 
 
+class Allowance(NamedTuple):
+    """Hours for one kind of work inside the package's hours, and prepaid hours beyond them."""
+
+    hours: Decimal
+    period: AllowancePeriod
+    prepaid_hours: Decimal = ZERO
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """A package subscription's hours as signed, over its term."""
@@ -46,7 +63,7 @@ class Budget:
     term_end: date
     quarterly_hours: Decimal
     annual_hours: Decimal
-    allowances: Mapping[str, tuple[Decimal, AllowancePeriod]]
+    allowances: Mapping[str, Allowance | tuple]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +74,7 @@ class Entry:
     hours: Decimal
     allowance: str | None = None
     additional_cost: bool = False
+    adjusts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +86,7 @@ class Split:
     overage: Decimal
     additional_cost: Decimal
     limited_by: Limit | None
+    prepaid: Decimal = ZERO
 
 
 def application_order(entry: Entry) -> tuple:
@@ -76,8 +95,8 @@ def application_order(entry: Entry) -> tuple:
 
 
 def _check(budget: Budget, entry: Entry) -> None:
-    if entry.hours <= ZERO:
-        raise ValueError(f"Entry {entry.id}: hours must be positive ({entry.hours}).")
+    if entry.hours == ZERO:
+        raise ValueError(f"Entry {entry.id}: hours must not be zero.")
     if not budget.term_start <= entry.worked_on <= budget.term_end:
         raise ValueError(
             f"Entry {entry.id}: {entry.worked_on} is outside the term "
@@ -87,42 +106,99 @@ def _check(budget: Budget, entry: Entry) -> None:
         raise ValueError(f"Entry {entry.id}: the package has no allowance '{entry.allowance}'.")
 
 
+class _Ledger:
+    """Running totals while entries are applied; keyed by contract quarter, year, allowance."""
+
+    def __init__(self, budget: Budget):
+        self.budget = budget
+        self.allowances = {key: Allowance(*value) for key, value in budget.allowances.items()}
+        self.quarter: dict[int, Decimal] = {}
+        self.year: dict[int, Decimal] = {}
+        self.allowance: dict[tuple[str, int], Decimal] = {}
+        self.prepaid: dict[str, Decimal] = {}
+        # What each entry still holds for a give-back: its split less what was given back.
+        self.held: dict[int, list] = {}
+
+    def allowance_key(self, name: str, year: int) -> tuple[str, int]:
+        period = self.allowances[name].period
+        return (name, year if period == AllowancePeriod.CONTRACT_YEAR else 0)
+
+    def add(self, quarter: int, year: int, name: str | None, included: Decimal) -> None:
+        self.quarter[quarter] = self.quarter.get(quarter, ZERO) + included
+        self.year[year] = self.year.get(year, ZERO) + included
+        if name is not None:
+            key = self.allowance_key(name, year)
+            self.allowance[key] = self.allowance.get(key, ZERO) + included
+
+
+def _use(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
+    budget = ledger.budget
+    room = {
+        Limit.QUARTER: budget.quarterly_hours - ledger.quarter.get(quarter, ZERO),
+        Limit.YEAR: budget.annual_hours - ledger.year.get(year, ZERO),
+    }
+    if entry.allowance is not None:
+        cap = ledger.allowances[entry.allowance].hours
+        used = ledger.allowance.get(ledger.allowance_key(entry.allowance, year), ZERO)
+        room[Limit.ALLOWANCE] = cap - used
+    # The tightest limit binds; on a tie the first named (quarter, year, allowance) is reported.
+    binding = min(room, key=lambda limit: room[limit])
+    included = max(min(entry.hours, room[binding]), ZERO)
+    ledger.add(quarter, year, entry.allowance, included)
+    rest = entry.hours - included
+    prepaid = ZERO
+    if rest and entry.allowance is not None:
+        bought = ledger.allowances[entry.allowance].prepaid_hours
+        prepaid = min(rest, bought - ledger.prepaid.get(entry.allowance, ZERO))
+        ledger.prepaid[entry.allowance] = ledger.prepaid.get(entry.allowance, ZERO) + prepaid
+    overage = rest - prepaid
+    ledger.held[entry.id] = [quarter, year, overage, prepaid, included]
+    limited_by = binding if rest else None
+    return Split(entry.id, quarter, year, included, overage, ZERO, limited_by, prepaid)
+
+
+def _give_back(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
+    """Negative hours come off the corrected entry: its overage, then prepaid, then included."""
+    held = ledger.held.get(entry.adjusts) if entry.adjusts is not None else None
+    if held is None:
+        raise ValueError(
+            f"Entry {entry.id}: only an adjusting entry, applied after the entry it corrects, "
+            "can give hours back."
+        )
+    original_quarter, original_year, *parts = held
+    amount = -entry.hours
+    given = []
+    for index, part in enumerate(parts):
+        take = min(amount, part)
+        parts[index] -= take
+        given.append(take)
+        amount -= take
+    if amount:
+        raise ValueError(
+            f"Entry {entry.id}: gives back {-entry.hours} hours, more than entry "
+            f"{entry.adjusts} has left."
+        )
+    overage, prepaid, included = given
+    ledger.held[entry.adjusts] = [original_quarter, original_year, *parts]
+    if prepaid:
+        ledger.prepaid[entry.allowance] -= prepaid
+    ledger.add(original_quarter, original_year, entry.allowance, -included)
+    return Split(entry.id, quarter, year, -included, -overage, ZERO, None, -prepaid)
+
+
 def budget_split(budget: Budget, entries: Iterable[Entry]) -> list[Split]:
     """Split every entry into included, overage and additional-cost hours, in application order."""
-    used_quarter: dict[int, Decimal] = {}
-    used_year: dict[int, Decimal] = {}
-    used_allowance: dict[tuple[str, int], Decimal] = {}
+    ledger = _Ledger(budget)
     splits = []
     for entry in sorted(entries, key=application_order):
         _check(budget, entry)
         quarter = quarter_containing(budget.term_start, budget.term_end, entry.worked_on).index
         year = year_containing(budget.term_start, budget.term_end, entry.worked_on).index
         if entry.additional_cost:
-            splits.append(
-                Split(entry.id, quarter, year, ZERO, ZERO, entry.hours, Limit.ADDITIONAL_COST)
-            )
-            continue
-        room = {
-            Limit.QUARTER: budget.quarterly_hours - used_quarter.get(quarter, ZERO),
-            Limit.YEAR: budget.annual_hours - used_year.get(year, ZERO),
-        }
-        allowance_key = None
-        if entry.allowance is not None:
-            cap, period = budget.allowances[entry.allowance]
-            allowance_key = (
-                entry.allowance,
-                year if period == AllowancePeriod.CONTRACT_YEAR else 0,
-            )
-            room[Limit.ALLOWANCE] = cap - used_allowance.get(allowance_key, ZERO)
-        # The tightest limit binds; on a tie the first named (quarter, year, allowance) is reported.
-        binding = min(room, key=lambda limit: room[limit])
-        included = max(min(entry.hours, room[binding]), ZERO)
-        overage = entry.hours - included
-        used_quarter[quarter] = used_quarter.get(quarter, ZERO) + included
-        used_year[year] = used_year.get(year, ZERO) + included
-        if allowance_key is not None:
-            used_allowance[allowance_key] = used_allowance.get(allowance_key, ZERO) + included
-        splits.append(
-            Split(entry.id, quarter, year, included, overage, ZERO, binding if overage else None)
-        )
+            split = Split(entry.id, quarter, year, ZERO, ZERO, entry.hours, Limit.ADDITIONAL_COST)
+        elif entry.hours > ZERO:
+            split = _use(ledger, entry, quarter, year)
+        else:
+            split = _give_back(ledger, entry, quarter, year)
+        splits.append(split)
     return splits

@@ -30,4 +30,8 @@ app.conf.beat_schedule = {
         "task": "cso.tasks.send_renewal_reminders",
         "schedule": crontab(minute=15),
     },
+    "consumption-alerts": {
+        "task": "cso.tasks.sweep_consumption_alerts",
+        "schedule": crontab(minute="*/30"),
+    },
 }

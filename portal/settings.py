@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "django_celery_beat",
+    "auditlog",
     "portal",
     "accounts",
     "cso",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -224,6 +226,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Product settings ---------------------------------------------------------------------------
 CATALOG_FILE = Path(os.environ.get("CATALOG_FILE", BASE_DIR / "cso" / "catalog" / "cso.yaml"))
 RENEWAL_REMINDER_DAYS = int(os.environ.get("RENEWAL_REMINDER_DAYS", "90"))
+# Percentages of a quarter's or a year's hours at which the CSM and customer admins hear of it.
+CONSUMPTION_ALERT_THRESHOLDS = tuple(
+    int(value) for value in os.environ.get("CONSUMPTION_ALERT_THRESHOLDS", "80,100").split(",")
+)
 
 LOGGING = {
     "version": 1,

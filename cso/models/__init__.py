@@ -2,6 +2,7 @@ from .catalog import (
     CatalogVersion,
     Deliverable,
     Entitlement,
+    EntitlementKind,
     ExpansionPack,
     ExpansionUse,
     Package,
@@ -15,11 +16,20 @@ from .contracts import (
     SubscriptionEntitlement,
     SubscriptionExpansionPack,
 )
+from .expansion import ExpansionScope
+from .expenses import TravelExpense
+from .ledger import ConsumptionAlert, QuarterClosing, TimeEntry
 
 __all__ = [
+    "ConsumptionAlert",
+    "ExpansionScope",
+    "QuarterClosing",
+    "TimeEntry",
+    "TravelExpense",
     "CatalogVersion",
     "Contract",
     "Deliverable",
+    "EntitlementKind",
     "Entitlement",
     "ExpansionPack",
     "ExpansionUse",

@@ -39,6 +39,13 @@ class Package(models.Model):
     annual_hours = models.DecimalField(
         max_digits=9, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
+    hour_increment = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.25"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Time is logged in multiples of this many hours (a quarter hour unless set).",
+    )
     catalog_version = models.ForeignKey(
         CatalogVersion, on_delete=models.PROTECT, related_name="packages"
     )

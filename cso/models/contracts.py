@@ -77,6 +77,12 @@ class PackageSubscription(models.Model):
     lines_of_business = models.ManyToManyField(LineOfBusiness, related_name="subscriptions")
     quarterly_hours = models.DecimalField(max_digits=9, decimal_places=2)
     annual_hours = models.DecimalField(max_digits=9, decimal_places=2)
+    hour_increment = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.25"),
+        help_text="Time is logged in multiples of this many hours.",
+    )
     catalog_version = models.CharField(
         max_length=40, help_text="Version of the catalog whose terms this subscription copied."
     )
@@ -125,9 +131,19 @@ class SubscriptionExpansionPack(models.Model):
     level = models.CharField(max_length=16, choices=ExpansionPack.Level.choices)
     deployments = models.PositiveSmallIntegerField()
     hours = models.DecimalField(max_digits=9, decimal_places=2)
+    additional_hours = models.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=(
+            "Expansion hours bought beyond the pack (Section 9: only on renewal); "
+            "paid for, so they are neither package hours nor overage."
+        ),
+    )
 
     def __str__(self) -> str:
-        return f"{self.deployments}x {self.get_level_display()}, {self.hours} h"
+        extra = f" + {self.additional_hours} h bought" if self.additional_hours else ""
+        return f"{self.deployments}x {self.get_level_display()}, {self.hours} h{extra}"
 
 
 class OverageRate(models.Model):

@@ -244,6 +244,10 @@ class _Checker:
             )
 
 
+# Time is logged in quarter hours unless a package says otherwise.
+DEFAULT_HOUR_INCREMENT = Decimal("0.25")
+
+
 def _terms(check: _Checker, where: str, value: Any, package: dict) -> dict | None:
     """One entitlement cell: 'monthly', 'up to 4 per year', '24 hours', 'included', ..."""
     options = {"note": "", "within_package_hours": True}
@@ -303,8 +307,9 @@ def _packages(check: _Checker, value: Any) -> list[tuple[str, dict]]:
         "rank": check.whole_number,
         "quarterly_hours": check.hours,
         "annual_hours": check.hours,
+        "hour_increment": check.hours,
     }
-    packages = check.entries("packages", value, readers)
+    packages = check.entries("packages", value, readers, optional=("hour_increment",))
     if value is not _MISSING and not packages:
         check.add("packages", "must list at least one package")
     ranks: dict[int, str] = {}
@@ -320,6 +325,10 @@ def _packages(check: _Checker, value: Any) -> list[tuple[str, dict]]:
                 f"{label}.rank", f"rank {package['rank']} is also used by {ranks[package['rank']]}"
             )
         ranks.setdefault(package["rank"], label)
+        if package["hour_increment"] is None:
+            package["hour_increment"] = DEFAULT_HOUR_INCREMENT
+        elif not 0 < package["hour_increment"] <= 8:
+            check.add(f"{label}.hour_increment", "must be more than 0 and at most 8 hours")
     return packages
 
 

@@ -205,6 +205,7 @@ def subscription_signed_fields(package: Package) -> dict:
         "package": package,
         "quarterly_hours": package.quarterly_hours,
         "annual_hours": package.annual_hours,
+        "hour_increment": package.hour_increment,
         "catalog_version": package.catalog_version.version,
     }
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from cso.budget import AllowancePeriod, Budget, Entry, Limit, budget_split
+from cso.budget import Allowance, AllowancePeriod, Budget, Entry, Limit, budget_split
 from cso.quarters import contract_quarters, contract_years
 
 D = Decimal
@@ -153,8 +153,11 @@ def test_entries_apply_by_date_worked_then_time_logged_whatever_the_input_order(
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        (entry(7, date(2026, 4, 1), "-1"), "Entry 7: hours must be positive (-1)."),
-        (entry(7, date(2026, 4, 1), "0"), "Entry 7: hours must be positive (0)."),
+        (
+            entry(7, date(2026, 4, 1), "-1.25", adjusts=1),
+            "Entry 7: gives back 1.25 hours, more than entry 1 has left.",
+        ),
+        (entry(7, date(2026, 4, 1), "0"), "Entry 7: hours must not be zero."),
         (
             entry(7, date(2027, 3, 15), "1"),
             "Entry 7: 2027-03-15 is outside the term 2026-03-15 to 2027-03-14.",
@@ -170,6 +173,80 @@ def test_bad_entries_are_named(bad, message):
         budget_split(PREMIER, [entry(1, date(2026, 4, 1), "1"), bad])
 
     assert str(error.value) == message
+
+
+def test_bought_expansion_hours_cover_what_the_pack_cannot_before_any_overage():
+    budget = Budget(
+        date(2026, 1, 1),
+        date(2026, 12, 31),
+        D("113"),
+        D("455"),
+        {"expansion": Allowance(D("30"), AllowancePeriod.TERM, prepaid_hours=D("20"))},
+    )
+
+    splits = budget_split(
+        budget,
+        [
+            entry(1, date(2026, 2, 1), "25", allowance="expansion"),
+            entry(2, date(2026, 2, 2), "20", allowance="expansion"),
+            entry(3, date(2026, 2, 3), "10", allowance="expansion"),
+        ],
+    )
+
+    assert [(s.included, s.prepaid, s.overage, s.limited_by) for s in splits] == [
+        (D("25"), D("0"), D("0"), None),
+        (D("5"), D("15"), D("0"), Limit.ALLOWANCE),
+        (D("0"), D("5"), D("5"), Limit.ALLOWANCE),
+    ]
+
+
+def test_a_give_back_credits_the_corrected_entrys_overage_first_then_frees_its_quarter():
+    splits = budget_split(
+        PREMIER,
+        [
+            entry(1, date(2026, 4, 1), "100"),
+            entry(2, date(2026, 4, 2), "20"),
+            entry(3, date(2026, 7, 1), "-10", adjusts=2),  # logged in the next quarter
+            entry(4, date(2026, 6, 2), "4", minutes=5),
+        ],
+    )
+
+    assert as_rows(splits) == [
+        (1, 1, D("100"), D("0"), None),
+        (2, 1, D("13"), D("7"), Limit.QUARTER),
+        (4, 1, D("0"), D("4"), Limit.QUARTER),
+        (3, 2, D("-3"), D("-7"), None),
+    ]
+
+
+def test_a_give_back_returns_allowance_hours_to_that_allowance_and_year():
+    doc = "discretionary_operational_consulting"
+    splits = budget_split(
+        PREMIER,
+        [
+            entry(1, date(2026, 4, 1), "24", allowance=doc),
+            entry(2, date(2026, 7, 2), "-4", allowance=doc, adjusts=1),
+            entry(3, date(2026, 7, 3), "6", allowance=doc),
+        ],
+    )
+
+    assert as_rows(splits) == [
+        (1, 1, D("24"), D("0"), None),
+        (2, 2, D("-4"), D("0"), None),
+        (3, 2, D("4"), D("2"), Limit.ALLOWANCE),
+    ]
+
+
+def test_hours_given_back_cannot_exceed_what_the_entry_has_left():
+    with pytest.raises(ValueError, match="gives back 3 hours, more than entry 1 has left"):
+        budget_split(
+            PREMIER,
+            [
+                entry(1, date(2026, 4, 1), "4"),
+                entry(2, date(2026, 7, 2), "-2", adjusts=1),
+                entry(3, date(2026, 7, 3), "-3", adjusts=1),
+            ],
+        )
 
 
 def _reference_split(budget, entries):
@@ -189,7 +266,7 @@ def _reference_split(budget, entries):
                 and used_y.get(y, 0) + step <= budget.annual_hours
             )
             if e.allowance:
-                cap, period = budget.allowances[e.allowance]
+                cap, period, *_ = budget.allowances[e.allowance]
                 key = (e.allowance, y if period == AllowancePeriod.CONTRACT_YEAR else 0)
                 fits = fits and used_a.get(key, 0) + step <= cap
             if fits:

@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import User
 from accounts.selectors import organization_ids_visible_to
 
-from .models import Contract, OverageRate, PackageSubscription, SubscriptionEntitlement
+from ..models import Contract, OverageRate, PackageSubscription, SubscriptionEntitlement
 
 
 def contracts_visible_to(user: User) -> QuerySet[Contract]:

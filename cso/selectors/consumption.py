@@ -1,0 +1,97 @@
+"""What a subscription has used of its hours: this quarter, this year, by program, entry by entry.
+
+Read from the split stored on each entry, which the services keep equal to the budget
+arithmetic; so every figure here adds up from the entries listed beside it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from ..models import PackageSubscription, TimeEntry
+from ..quarters import Period, quarter_containing, year_containing
+
+ZERO = Decimal("0")
+
+
+@dataclass
+class Usage:
+    """Hours of one period (or one program within it)."""
+
+    included: Decimal = ZERO
+    overage: Decimal = ZERO
+    prepaid: Decimal = ZERO
+    additional_cost: Decimal = ZERO
+
+    @property
+    def used(self) -> Decimal:
+        """Hours counted against the package: included plus overage."""
+        return self.included + self.overage
+
+    def add(self, row: dict) -> None:
+        self.included += row["included_hours"]
+        self.overage += row["overage_hours"]
+        self.prepaid += row["prepaid_hours"]
+        self.additional_cost += row["additional_cost_hours"]
+
+
+@dataclass
+class PeriodConsumption:
+    kind: str
+    period: Period
+    allowance: Decimal
+    usage: Usage = field(default_factory=Usage)
+    remaining: Decimal = ZERO
+    by_program: dict[str, Usage] = field(default_factory=dict)
+    entry_ids: list[int] = field(default_factory=list)
+
+    @property
+    def percent_used(self) -> Decimal:
+        if not self.allowance:
+            return ZERO
+        return (self.usage.used * 100 / self.allowance).quantize(Decimal("0.1"))
+
+
+@dataclass
+class Consumption:
+    subscription: PackageSubscription
+    on: date
+    quarter: PeriodConsumption
+    year: PeriodConsumption
+
+
+def subscription_consumption(subscription: PackageSubscription, on: date) -> Consumption:
+    """The quarter and year containing `on` (clamped to the term), with the entries behind them."""
+    contract = subscription.contract
+    day = min(max(on, contract.term_start), contract.term_end)
+    quarter_period = quarter_containing(contract.term_start, contract.term_end, day)
+    year_period = year_containing(contract.term_start, contract.term_end, day)
+    quarter = PeriodConsumption("quarter", quarter_period, subscription.quarterly_hours)
+    year = PeriodConsumption("year", year_period, subscription.annual_hours)
+    rows = (
+        TimeEntry.objects.filter(
+            subscription=subscription,
+            worked_on__gte=year_period.start,
+            worked_on__lte=year_period.end,
+        )
+        .order_by("worked_on", "logged_at", "pk")
+        .values(
+            "pk",
+            "worked_on",
+            "program__name",
+            "included_hours",
+            "overage_hours",
+            "prepaid_hours",
+            "additional_cost_hours",
+        )
+    )
+    for row in rows:
+        periods = [year] + ([quarter] if row["worked_on"] in quarter_period else [])
+        for period in periods:
+            period.usage.add(row)
+            period.by_program.setdefault(row["program__name"], Usage()).add(row)
+            period.entry_ids.append(row["pk"])
+    year.remaining = max(year.allowance - year.usage.included, ZERO)
+    # The quarter's room is also bounded by what the year has left (Section 1).
+    quarter.remaining = min(max(quarter.allowance - quarter.usage.included, ZERO), year.remaining)
+    return Consumption(subscription, on, quarter, year)

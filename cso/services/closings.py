@@ -1,0 +1,106 @@
+"""Finance closes contract quarters: their entries become final and are billed as exported.
+
+A closed quarter's entries cannot be changed or deleted and no entry can be logged into it;
+corrections are adjusting entries in an open quarter. Because entries apply in date order,
+nothing logged later can move a closed quarter's split.
+"""
+
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization, User
+
+from ..audit import audit_actor
+from ..models import Contract, QuarterClosing
+from ..quarters import contract_quarters
+
+
+def _require_finance(user: User) -> None:
+    if not (user.is_active and (user.is_superuser or user.role == User.Role.FINANCE)):
+        raise PermissionDenied("Only finance closes quarters.")
+
+
+def quarter_close(
+    *, contract: Contract, quarter_index: int, by: User, now: datetime | None = None
+) -> QuarterClosing:
+    """Close one contract quarter once it has ended."""
+    now = now or timezone.now()
+    _require_finance(by)
+    quarters = {q.index: q for q in contract_quarters(contract.term_start, contract.term_end)}
+    quarter = quarters.get(quarter_index)
+    if quarter is None:
+        raise ValidationError(
+            {"quarter_index": [f"{contract.reference} has quarters 1 to {len(quarters)}."]}
+        )
+    if quarter.end >= now.date():
+        raise ValidationError(
+            {
+                "quarter_index": [
+                    f"Quarter {quarter_index} runs until {quarter.end}; close it after."
+                ]
+            }
+        )
+    with transaction.atomic(), audit_actor(by):
+        closing, created = QuarterClosing.objects.get_or_create(
+            contract=contract,
+            quarter_index=quarter_index,
+            defaults={
+                "quarter_start": quarter.start,
+                "quarter_end": quarter.end,
+                "closed_at": now,
+                "closed_by": by,
+            },
+        )
+    if not created:
+        raise ValidationError(
+            {
+                "quarter_index": [
+                    f"Quarter {quarter_index} of {contract.reference} is already closed."
+                ]
+            }
+        )
+    return closing
+
+
+def quarters_close_through(
+    *,
+    through: date,
+    by: User,
+    organization: Organization | None = None,
+    now: datetime | None = None,
+) -> list[QuarterClosing]:
+    """Close every contract quarter that ended on or before `through` and is still open."""
+    now = now or timezone.now()
+    _require_finance(by)
+    if through >= now.date():
+        raise ValidationError(
+            {"through": [f"Quarters can be closed only once they end ({through})."]}
+        )
+    contracts = Contract.objects.filter(term_start__lte=through)
+    if organization is not None:
+        contracts = contracts.filter(organization=organization)
+    closed = set(
+        QuarterClosing.objects.filter(contract__in=contracts).values_list(
+            "contract_id", "quarter_index"
+        )
+    )
+    closings = []
+    with transaction.atomic(), audit_actor(by):
+        for contract in contracts.only("pk", "term_start", "term_end"):
+            for quarter in contract_quarters(contract.term_start, contract.term_end):
+                if quarter.end <= through and (contract.pk, quarter.index) not in closed:
+                    # One save each, so the audit trail records every closing.
+                    closings.append(
+                        QuarterClosing.objects.create(
+                            contract=contract,
+                            quarter_index=quarter.index,
+                            quarter_start=quarter.start,
+                            quarter_end=quarter.end,
+                            closed_at=now,
+                            closed_by=by,
+                        )
+                    )
+    return closings

@@ -1,0 +1,111 @@
+"""Keep each entry's stored split equal to what the budget arithmetic gives.
+
+The budget is a function of all of a subscription's entries (a back-dated entry can push later
+ones into overage), so every change recomputes the subscription's entries together and writes
+back only the rows whose split moved. Callers hold the subscription's row lock, which is what
+makes two writers in the same quarter give exactly the serial result.
+"""
+
+from decimal import Decimal
+
+from ..budget import Allowance, AllowancePeriod, Budget, Entry, Split, budget_split
+from ..models import EntitlementKind, PackageSubscription, SubscriptionEntitlement, TimeEntry
+
+EXPANSION = "expansion"
+ZERO = Decimal("0")
+
+
+def entitlement_allowance_key(entitlement_id: int) -> str:
+    return f"entitlement:{entitlement_id}"
+
+
+def subscription_budget(subscription: PackageSubscription) -> tuple[Budget, dict[int, str]]:
+    """The subscription's budget as signed, and the kind of each entitlement that affects it."""
+    contract = subscription.contract
+    kinds: dict[int, str] = {}
+    allowances: dict[str, Allowance] = {}
+    special = SubscriptionEntitlement.objects.filter(
+        subscription=subscription,
+        kind__in=[EntitlementKind.HOUR_ALLOWANCE, EntitlementKind.ADDITIONAL_COST],
+    ).values_list("pk", "kind", "hours", "within_package_hours")
+    for pk, kind, hours, within in special:
+        if kind == EntitlementKind.ADDITIONAL_COST:
+            kinds[pk] = kind
+        elif within:
+            # Tables 3 and 4: an allowance per contract year inside the package's hours.
+            kinds[pk] = kind
+            allowances[entitlement_allowance_key(pk)] = Allowance(
+                hours, AllowancePeriod.CONTRACT_YEAR
+            )
+    pack = getattr(subscription, "expansion_pack", None)
+    if pack is not None:
+        # Section 9: pack hours are inside the Section 1 hours and last for the term.
+        allowances[EXPANSION] = Allowance(pack.hours, AllowancePeriod.TERM, pack.additional_hours)
+    budget = Budget(
+        term_start=contract.term_start,
+        term_end=contract.term_end,
+        quarterly_hours=subscription.quarterly_hours,
+        annual_hours=subscription.annual_hours,
+        allowances=allowances,
+    )
+    return budget, kinds
+
+
+def _as_entry(row: dict, kinds: dict[int, str]) -> Entry:
+    allowance = None
+    kind = kinds.get(row["entitlement_id"])
+    if row["expansion_scope_id"] is not None:
+        allowance = EXPANSION
+    elif kind == EntitlementKind.HOUR_ALLOWANCE:
+        allowance = entitlement_allowance_key(row["entitlement_id"])
+    return Entry(
+        id=row["pk"],
+        worked_on=row["worked_on"],
+        logged_at=row["logged_at"],
+        hours=row["hours"],
+        allowance=allowance,
+        additional_cost=kind == EntitlementKind.ADDITIONAL_COST,
+        adjusts=row["adjusts_id"],
+    )
+
+
+_STORED = ("included_hours", "overage_hours", "prepaid_hours", "additional_cost_hours")
+_SPLIT_COLUMNS = ["quarter_index", "year_index", "limited_by", *_STORED]
+
+
+def _stored_values(split: Split) -> dict:
+    return {
+        "quarter_index": split.quarter,
+        "year_index": split.year,
+        "included_hours": split.included,
+        "overage_hours": split.overage,
+        "prepaid_hours": split.prepaid,
+        "additional_cost_hours": split.additional_cost,
+        "limited_by": split.limited_by.value if split.limited_by else "",
+    }
+
+
+def subscription_splits_refresh(subscription: PackageSubscription) -> int:
+    """Recompute every entry's split; write the ones that changed. Returns how many changed.
+
+    Raises ValueError (from the budget) when an entry cannot be applied, such as a give-back
+    larger than its quarter holds.
+    """
+    budget, kinds = subscription_budget(subscription)
+    fields = ["pk", "worked_on", "logged_at", "hours", "entitlement_id", "expansion_scope_id"]
+    fields.append("adjusts_id")
+    rows = list(
+        TimeEntry.objects.filter(subscription=subscription).values(
+            *fields, "year_index", "limited_by", "quarter_index", *_STORED
+        )
+    )
+    stored = {row["pk"]: row for row in rows}
+    changed = []
+    for split in budget_split(budget, (_as_entry(row, kinds) for row in rows)):
+        values = _stored_values(split)
+        row = stored[split.entry_id]
+        if any(row[name] != value for name, value in values.items()):
+            changed.append(TimeEntry(pk=split.entry_id, **values))
+    if changed:
+        TimeEntry.objects.bulk_update(changed, _SPLIT_COLUMNS, batch_size=500)
+    return len(changed)
