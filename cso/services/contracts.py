@@ -377,6 +377,15 @@ def overage_rate_set(
         ]
     elif contract.overage_rates.filter(effective_from=effective_from).exists():
         errors["effective_from"] = [f"A rate already takes effect on {effective_from}."]
+    elif (
+        closed := contract.closings.filter(quarter_end__gte=effective_from)
+        .order_by("-quarter_end")
+        .first()
+    ) is not None:
+        errors["effective_from"] = [
+            f"Quarter {closed.quarter_index} (to {closed.quarter_end}) is closed and billed; "
+            f"a new rate can take effect from {closed.quarter_end + timedelta(days=1)}."
+        ]
     if errors:
         raise ValidationError(errors)
     return OverageRate.objects.create(

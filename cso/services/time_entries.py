@@ -141,6 +141,7 @@ def _check_links(subscription, fields: EntryFields, hours, errors: dict, entry_i
 
 
 def _check_scope(subscription, fields, scope, hours, errors: dict, entry_id) -> None:
+    scope = ExpansionScope.objects.get(pk=scope.pk)  # its decision as it stands now
     if scope.subscription_id != subscription.pk:
         _add(errors, "expansion_scope", f"'{scope.title}' belongs to another subscription.")
         return
