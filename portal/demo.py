@@ -15,6 +15,8 @@ from accounts.models import LineOfBusiness, Membership, Organization, User
 from cso.quarters import default_term_end
 from cso.services.contracts import SubscriptionSpec, contract_create
 
+from .demo_hours import demo_finance_close, demo_hours_log, demo_requests_awaiting_customer
+
 DEMO_PASSWORD = "portal-demo-2026"
 
 
@@ -58,15 +60,19 @@ def _lines(organization: Organization, *names: str) -> list[LineOfBusiness]:
 def demo_load(*, today: date) -> list[DemoLogin]:
     """Create the demo customers, people and contracts (requires the catalog to be loaded)."""
     csm = _user("csm@demo.example", role=User.Role.CSM, first_name="Casey", last_name="Morgan")
-    _user("finance@demo.example", role=User.Role.FINANCE, first_name="Frances", last_name="Lee")
+    finance = _user(
+        "finance@demo.example", role=User.Role.FINANCE, first_name="Frances", last_name="Lee"
+    )
+    signed = []
     this_month = today.replace(day=1)
 
     northwind, created = _organization(
         "Northwind Traders", "northwind", ["Retail", "Wholesale"], csm
     )
+    created_northwind = created
     if created:
         # One Expert package shared by two lines of business: one set of deliverables (Section 1).
-        contract_create(
+        northwind_contract = contract_create(
             organization=northwind,
             term_start=this_month - relativedelta(months=4),
             currency="USD",
@@ -78,6 +84,7 @@ def demo_load(*, today: date) -> list[DemoLogin]:
             ],
             signed_by=csm,
         )
+        signed.append((northwind_contract, 0.85))
     for email, role, first in (
         ("admin@northwind.example", Membership.Role.ADMIN, "Alex"),
         ("member@northwind.example", Membership.Role.MEMBER, "Morgan"),
@@ -89,7 +96,7 @@ def demo_load(*, today: date) -> list[DemoLogin]:
     if created:
         # Two Premier packages, one per line of business: two full sets of deliverables.
         start = this_month - relativedelta(months=7)
-        contract_create(
+        contoso_contract = contract_create(
             organization=contoso,
             term_start=start,
             currency="EUR",
@@ -100,12 +107,13 @@ def demo_load(*, today: date) -> list[DemoLogin]:
             ],
             signed_by=csm,
         )
+        signed.append((contoso_contract, 1.1))  # past the quarter's hours: overage to bill
 
     fabrikam, created = _organization("Fabrikam Health", "fabrikam", ["Patient Care"], csm)
     if created:
         # A term ending within the renewal window, so the renewal reminder has work to do.
         start = this_month - relativedelta(months=11)
-        contract_create(
+        fabrikam_contract = contract_create(
             organization=fabrikam,
             term_start=start,
             term_end=default_term_end(start),
@@ -118,4 +126,11 @@ def demo_load(*, today: date) -> list[DemoLogin]:
             ],
             signed_by=csm,
         )
+        signed.append((fabrikam_contract, 0.6))
+    for contract, intensity in signed:
+        demo_hours_log(contract=contract, csm=csm, today=today, intensity=intensity)
+    if signed:
+        demo_finance_close(finance=finance, today=today)
+    if created_northwind:
+        demo_requests_awaiting_customer(contract=northwind_contract, csm=csm, today=today)
     return list(DEMO_LOGINS)

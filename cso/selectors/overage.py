@@ -136,7 +136,7 @@ def _row(raw: tuple) -> dict:
     (customer, contract, package, lob, quarter, start, end, closed) = raw[:8]
     included, overage, additional, rate, currency, travel = raw[8:14]
     rate = None if rate is None else _decimal(rate).quantize(CENT)
-    overage, additional = _decimal(overage), _decimal(additional)
+    overage, additional = _decimal(overage).quantize(CENT), _decimal(additional).quantize(CENT)
     amount = ((overage + additional) * (rate or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
     return {
         "customer": customer,
@@ -147,7 +147,7 @@ def _row(raw: tuple) -> dict:
         "quarter_start": start if isinstance(start, date) else date.fromisoformat(start),
         "quarter_end": end if isinstance(end, date) else date.fromisoformat(end),
         "quarter_closed": closed,
-        "included_hours": _decimal(included),
+        "included_hours": _decimal(included).quantize(CENT),
         "overage_hours": overage,
         "additional_cost_hours": additional,
         "hourly_rate": rate,
