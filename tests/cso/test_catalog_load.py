@@ -122,6 +122,11 @@ def _annual_below_quarterly(data):
     return "packages[0] (foundations).annual_hours: annual hours (20) are lower than quarterly"
 
 
+def _bad_hour_increment(data):
+    data["packages"][3]["hour_increment"] = 0
+    return "packages[3] (expert).hour_increment: must be more than 0 and at most 8 hours"
+
+
 def _missing_tier(data):
     index, plan = deliverable(data, "customer_account_plan")
     del plan["entitlements"]["strategic"]
@@ -181,6 +186,7 @@ def _allowance_beyond_package_hours(data):
         _unknown_program,
         _missing_key,
         _allowance_beyond_package_hours,
+        _bad_hour_increment,
     ],
 )
 def test_a_bad_file_names_the_entry_and_loads_nothing(tmp_path, break_file):
@@ -268,6 +274,18 @@ def test_hours_are_read_exactly_as_written(tmp_path):
     catalog_load(path=path)
 
     assert Package.objects.get(code="premier").quarterly_hours == Decimal("113.35")
+
+
+@pytest.mark.django_db
+def test_time_is_logged_in_quarter_hours_unless_a_package_sets_its_step(tmp_path):
+    data = shipped()
+    data["packages"][4]["hour_increment"] = "0.5"
+
+    catalog_load(path=write(tmp_path, data))
+
+    steps = dict(Package.objects.values_list("code", "hour_increment"))
+    assert steps["strategic"] == Decimal("0.5")
+    assert steps["premier"] == Decimal("0.25")
 
 
 @pytest.mark.django_db
