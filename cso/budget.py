@@ -21,6 +21,7 @@ then prepaid, then included hours, which go back to its quarter, year and allowa
 correction credits exactly what the corrected entry billed, never more.
 """
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,7 +29,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from .quarters import quarter_containing, year_containing
+from .quarters import contract_quarters, contract_years
 
 ZERO = Decimal("0")
 
@@ -189,11 +190,14 @@ def _give_back(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
 def budget_split(budget: Budget, entries: Iterable[Entry]) -> list[Split]:
     """Split every entry into included, overage and additional-cost hours, in application order."""
     ledger = _Ledger(budget)
+    quarter_starts = [q.start for q in contract_quarters(budget.term_start, budget.term_end)]
+    year_starts = [y.start for y in contract_years(budget.term_start, budget.term_end)]
     splits = []
     for entry in sorted(entries, key=application_order):
         _check(budget, entry)
-        quarter = quarter_containing(budget.term_start, budget.term_end, entry.worked_on).index
-        year = year_containing(budget.term_start, budget.term_end, entry.worked_on).index
+        # Periods are numbered from 1: the count of period starts on or before the day.
+        quarter = bisect_right(quarter_starts, entry.worked_on)
+        year = bisect_right(year_starts, entry.worked_on)
         if entry.additional_cost:
             split = Split(entry.id, quarter, year, ZERO, ZERO, entry.hours, Limit.ADDITIONAL_COST)
         elif entry.hours > ZERO:
