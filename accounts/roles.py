@@ -12,7 +12,9 @@ from django.contrib.auth.backends import ModelBackend
 CSM_APPS = ("accounts", "cso", "tickets")
 # Finance reads everything that carries money or hours, and changes nothing of customers' data.
 FINANCE_VIEW_APPS = ("accounts", "cso", "tickets")
-FINANCE_EXTRA: frozenset[str] = frozenset()
+# The audit trail is read by both; finance also closes contract quarters (`quarter_close`).
+AUDIT_TRAIL = frozenset({"auditlog.view_logentry"})
+FINANCE_EXTRA: frozenset[str] = AUDIT_TRAIL | {"cso.add_quarterclosing"}
 
 
 def _model_permissions(app_labels: tuple[str, ...], actions: tuple[str, ...]) -> frozenset[str]:
@@ -35,7 +37,7 @@ def role_permissions(role: str) -> frozenset[str]:
     """The admin permissions a role grants, as 'app_label.codename' strings."""
     if role == "csm":
         return _model_permissions(CSM_APPS, ("add", "change", "delete", "view")) | frozenset(
-            {"django_celery_beat.view_periodictask"}
+            {"django_celery_beat.view_periodictask", *AUDIT_TRAIL}
         )
     if role == "finance":
         return _model_permissions(FINANCE_VIEW_APPS, ("view",)) | FINANCE_EXTRA
