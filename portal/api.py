@@ -1,10 +1,11 @@
-"""The REST API router, mounted at /api/v1/. Everything here is read-only for now."""
+"""The REST API router, mounted at /api/v1/."""
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.auth import ObtainTokenView
 from accounts.api.views import MeView, OrganizationViewSet
+from cso.api import ledger
 from cso.api import views as cso
 
 router = DefaultRouter()
@@ -15,9 +16,19 @@ router.register("catalog/severities", cso.SeverityViewSet, basename="severity")
 router.register("catalog/expansion-uses", cso.ExpansionUseViewSet, basename="expansion-use")
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("contracts", cso.ContractViewSet, basename="contract")
+router.register("time-entries", ledger.TimeEntryViewSet, basename="time-entry")
+router.register("expansion-scopes", ledger.ExpansionScopeViewSet, basename="expansion-scope")
+router.register("travel-expenses", ledger.TravelExpenseViewSet, basename="travel-expense")
+router.register("quarter-closings", ledger.QuarterClosingViewSet, basename="quarter-closing")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path(
+        "subscriptions/<int:pk>/consumption/",
+        ledger.SubscriptionConsumptionView.as_view(),
+        name="subscription-consumption",
+    ),
+    path("overage-export/", ledger.OverageExportView.as_view(), name="overage-export"),
     *router.urls,
 ]

@@ -10,6 +10,16 @@ admin.site.index_title = "Customers, contracts and the CSO catalog"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path(
+        "expansion-scopes/<int:pk>/decide/",
+        views.expansion_scope_decision,
+        name="decide-expansion-scope",
+    ),
+    path(
+        "travel-expenses/<int:pk>/decide/",
+        views.travel_expense_decision,
+        name="decide-travel-expense",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("portal.api")),

@@ -4,9 +4,12 @@ Read from the split stored on each entry, which the services keep equal to the b
 arithmetic; so every figure here adds up from the entries listed beside it.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+
+from django.db.models import Q
 
 from ..models import PackageSubscription, TimeEntry
 from ..quarters import Period, quarter_containing, year_containing
@@ -60,38 +63,68 @@ class Consumption:
     year: PeriodConsumption
 
 
-def subscription_consumption(subscription: PackageSubscription, on: date) -> Consumption:
-    """The quarter and year containing `on` (clamped to the term), with the entries behind them."""
+_ROW_FIELDS = (
+    "pk",
+    "subscription_id",
+    "worked_on",
+    "program__name",
+    "included_hours",
+    "overage_hours",
+    "prepaid_hours",
+    "additional_cost_hours",
+)
+
+
+def _empty(subscription: PackageSubscription, on: date) -> Consumption:
+    """The quarter and year containing `on` (clamped to the term), before any entry is added."""
     contract = subscription.contract
     day = min(max(on, contract.term_start), contract.term_end)
     quarter_period = quarter_containing(contract.term_start, contract.term_end, day)
     year_period = year_containing(contract.term_start, contract.term_end, day)
     quarter = PeriodConsumption("quarter", quarter_period, subscription.quarterly_hours)
     year = PeriodConsumption("year", year_period, subscription.annual_hours)
-    rows = (
-        TimeEntry.objects.filter(
-            subscription=subscription,
-            worked_on__gte=year_period.start,
-            worked_on__lte=year_period.end,
-        )
-        .order_by("worked_on", "logged_at", "pk")
-        .values(
-            "pk",
-            "worked_on",
-            "program__name",
-            "included_hours",
-            "overage_hours",
-            "prepaid_hours",
-            "additional_cost_hours",
-        )
-    )
-    for row in rows:
-        periods = [year] + ([quarter] if row["worked_on"] in quarter_period else [])
-        for period in periods:
-            period.usage.add(row)
-            period.by_program.setdefault(row["program__name"], Usage()).add(row)
-            period.entry_ids.append(row["pk"])
+    return Consumption(subscription, on, quarter, year)
+
+
+def _add(consumption: Consumption, row: dict) -> None:
+    quarter, year = consumption.quarter, consumption.year
+    periods = [year] + ([quarter] if row["worked_on"] in quarter.period else [])
+    for period in periods:
+        period.usage.add(row)
+        period.by_program.setdefault(row["program__name"], Usage()).add(row)
+        period.entry_ids.append(row["pk"])
+
+
+def _close(consumption: Consumption) -> Consumption:
+    quarter, year = consumption.quarter, consumption.year
     year.remaining = max(year.allowance - year.usage.included, ZERO)
     # The quarter's room is also bounded by what the year has left (Section 1).
     quarter.remaining = min(max(quarter.allowance - quarter.usage.included, ZERO), year.remaining)
-    return Consumption(subscription, on, quarter, year)
+    return consumption
+
+
+def subscriptions_consumption(
+    days: Iterable[tuple[PackageSubscription, date]],
+) -> dict[int, Consumption]:
+    """`subscription_consumption` of many subscriptions (each on its own day) in one query,
+    keyed by subscription id; pages listing many packages stay at a fixed number of queries."""
+    by_id = {subscription.pk: _empty(subscription, on) for subscription, on in days}
+    if not by_id:
+        return {}
+    in_year = Q()
+    for pk, consumption in by_id.items():
+        year = consumption.year.period
+        in_year |= Q(subscription_id=pk, worked_on__gte=year.start, worked_on__lte=year.end)
+    rows = (
+        TimeEntry.objects.filter(in_year)
+        .order_by("subscription_id", "worked_on", "logged_at", "pk")
+        .values(*_ROW_FIELDS)
+    )
+    for row in rows:
+        _add(by_id[row["subscription_id"]], row)
+    return {pk: _close(consumption) for pk, consumption in by_id.items()}
+
+
+def subscription_consumption(subscription: PackageSubscription, on: date) -> Consumption:
+    """The quarter and year containing `on` (clamped to the term), with the entries behind them."""
+    return subscriptions_consumption([(subscription, on)])[subscription.pk]
