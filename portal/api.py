@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.auth import ObtainTokenView
 from accounts.api.views import MeView, OrganizationViewSet
-from cso.api import ledger
+from cso.api import finance, ledger
 from cso.api import views as cso
 
 router = DefaultRouter()
@@ -19,7 +19,7 @@ router.register("contracts", cso.ContractViewSet, basename="contract")
 router.register("time-entries", ledger.TimeEntryViewSet, basename="time-entry")
 router.register("expansion-scopes", ledger.ExpansionScopeViewSet, basename="expansion-scope")
 router.register("travel-expenses", ledger.TravelExpenseViewSet, basename="travel-expense")
-router.register("quarter-closings", ledger.QuarterClosingViewSet, basename="quarter-closing")
+router.register("quarter-closings", finance.QuarterClosingViewSet, basename="quarter-closing")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
@@ -29,6 +29,6 @@ urlpatterns = [
         ledger.SubscriptionConsumptionView.as_view(),
         name="subscription-consumption",
     ),
-    path("overage-export/", ledger.OverageExportView.as_view(), name="overage-export"),
+    path("overage-export/", finance.OverageExportView.as_view(), name="overage-export"),
     *router.urls,
 ]

@@ -70,7 +70,7 @@ class ServiceForm(forms.ModelForm):
                 for field, field_messages in error.message_dict.items():
                     for message in field_messages:
                         self.add_error(field if field in self.fields else None, message)
-            except (PermissionError, PermissionDenied) as error:
+            except PermissionDenied as error:
                 self.add_error(None, str(error))
         return cleaned
 

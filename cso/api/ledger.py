@@ -1,47 +1,33 @@
-"""API views of the hour bank: time entries, consumption, expansion scopes, T&E, quarter
-closings and finance's overage export.
+"""API views of the hour bank: time entries, consumption, expansion scopes and T&E.
 
 Thin adapters: they scope querysets to the customers the user may see (another customer's
 record is simply not found), parse input, and call the services, whose ValidationError becomes
-400 with its field messages and whose PermissionError becomes 403.
+400 with its field messages and whose PermissionDenied becomes 403. Finance's closings and
+export are in `cso.api.finance`.
 """
 
-import csv
-import io
-from collections.abc import Iterator
-from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CUSTOMER_DATA_PERMISSIONS, IsSignedIn
-from accounts.selectors import organization_ids_visible_to, sees_all_customers
+from accounts.selectors import organization_ids_visible_to
 
 from ..models import (
     ExpansionScope,
     PackageSubscription,
     Program,
-    QuarterClosing,
     TimeEntry,
     TravelExpense,
 )
 from ..selectors.consumption import Consumption, PeriodConsumption, subscription_consumption
-from ..selectors.overage import COLUMNS, OverageFilter, overage_rows
-from ..services.closings import quarter_close, quarters_close_through
 from ..services.expansion import expansion_scope_decide, expansion_scope_propose
 from ..services.expenses import travel_expense_decide, travel_expense_request
 from ..services.time_entries import (
@@ -52,50 +38,12 @@ from ..services.time_entries import (
     time_entry_log,
 )
 from . import ledger_serializers as shapes
+from .ledger_common import decimal_or_text, service_errors, with_organization
 from .ledger_filters import (
     ExpansionScopeFilter,
-    QuarterClosingFilter,
     TimeEntryFilter,
     TravelExpenseFilter,
 )
-
-CSV_ROWS_PER_CHUNK = 500
-_ORGANIZATION = F("subscription__contract__organization_id")
-
-
-@contextmanager
-def service_errors():
-    """The services' refusals, as API responses: 400 with field messages, or 403."""
-    try:
-        yield
-    except DjangoValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else error.messages
-        raise exceptions.ValidationError(detail) from error
-    except (PermissionError, DjangoPermissionDenied) as error:
-        raise exceptions.PermissionDenied(str(error) or None) from error
-
-
-class SeesAllCustomers(IsSignedIn):
-    """Vendor staff only: CSMs, finance and superusers."""
-
-    message = "Only CSMs and finance see this."
-
-    def has_permission(self, request, view) -> bool:
-        return super().has_permission(request, view) and sees_all_customers(request.user)
-
-
-def _with_organization(queryset):
-    # `organization_id` lets IsStaffOrMember check the record's customer without a query.
-    return queryset.annotate(organization_id=_ORGANIZATION)
-
-
-def _decimal_or_text(value: str) -> Decimal | str:
-    """A Decimal when the text is one; otherwise the text, for the service to refuse by name."""
-    try:
-        return Decimal(value.strip())
-    except (InvalidOperation, ValueError):
-        return value
-
 
 # --- Time entries -------------------------------------------------------------------------------
 
@@ -120,7 +68,7 @@ class TimeEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_class = TimeEntryFilter
 
     def get_queryset(self):
-        return _with_organization(
+        return with_organization(
             TimeEntry.objects.filter(
                 subscription__contract__organization__in=organization_ids_visible_to(
                     self.request.user
@@ -295,7 +243,7 @@ class ExpansionScopeViewSet(
 
     def get_queryset(self):
         visible = organization_ids_visible_to(self.request.user)
-        return _with_organization(
+        return with_organization(
             ExpansionScope.objects.filter(subscription__contract__organization__in=visible)
         ).select_related("subscription__contract", "use", "proposed_by", "decided_by")
 
@@ -308,7 +256,7 @@ class ExpansionScopeViewSet(
                 subscription=subscription or data["subscription"],
                 title=data["title"],
                 use=data["use"],
-                hours=_decimal_or_text(data["hours"]),
+                hours=decimal_or_text(data["hours"]),
                 description=data["description"],
                 by=request.user,
                 scope=scope,
@@ -364,7 +312,7 @@ class TravelExpenseViewSet(
 
     def get_queryset(self):
         visible = organization_ids_visible_to(self.request.user)
-        return _with_organization(
+        return with_organization(
             TravelExpense.objects.filter(subscription__contract__organization__in=visible)
         ).select_related("subscription__contract", "line_of_business", "requested_by", "decided_by")
 
@@ -394,139 +342,3 @@ class TravelExpenseViewSet(
 
     def _out(self, pk: int) -> dict:
         return self.get_serializer(self.get_queryset().get(pk=pk)).data
-
-
-# --- Quarter closings (finance) -----------------------------------------------------------------
-
-
-@extend_schema(tags=["hour bank"])
-class QuarterClosingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Contract quarters finance has closed: their entries are final and billed."""
-
-    serializer_class = shapes.QuarterClosingSerializer
-    permission_classes = [SeesAllCustomers]
-    filterset_class = QuarterClosingFilter
-    queryset = QuarterClosing.objects.select_related("contract", "closed_by")
-
-    @extend_schema(
-        request=shapes.QuarterClosingInputSerializer,
-        responses={201: shapes.QuarterClosingSerializer(many=True)},
-    )
-    def create(self, request, *args, **kwargs):
-        """Finance closes one contract quarter, or every quarter ended by a day."""
-        given = shapes.QuarterClosingInputSerializer(
-            data=request.data, context={"request": request}
-        )
-        given.is_valid(raise_exception=True)
-        data, now = given.validated_data, timezone.now()
-        with service_errors():
-            if "through" in data:
-                closings = quarters_close_through(
-                    through=data["through"],
-                    organization=data["organization"],
-                    by=request.user,
-                    now=now,
-                )
-            else:
-                closing = quarter_close(
-                    contract=data["contract"],
-                    quarter_index=data["quarter_index"],
-                    by=request.user,
-                    now=now,
-                )
-                closings = [closing]
-        closings = self.get_queryset().filter(pk__in=[c.pk for c in closings])
-        closed = self.get_serializer(closings, many=True).data
-        return Response(closed, status=status.HTTP_201_CREATED)
-
-
-# --- Overage export (finance) -------------------------------------------------------------------
-
-
-def overage_csv_chunks(
-    criteria: OverageFilter, rows_per_chunk: int = CSV_ROWS_PER_CHUNK
-) -> Iterator[str]:
-    """The export as CSV text, header first, a chunk every `rows_per_chunk` rows.
-
-    Only one chunk is held at a time, and the rows stream from the database, so memory stays
-    the same however many rows there are.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    pending = 0
-    for row in overage_rows(criteria):
-        writer.writerow([row[column] for column in COLUMNS])
-        pending += 1
-        if pending == rows_per_chunk:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
-            pending = 0
-    yield buffer.getvalue()
-
-
-def overage_criteria(user, query: dict) -> OverageFilter:
-    """What the user asked for, narrowed to the customers they may see."""
-    organization = query.get("organization")
-    if organization is not None:
-        organization_ids = [organization.pk]  # already checked as visible
-    elif sees_all_customers(user):
-        organization_ids = None
-    else:
-        organization_ids = list(organization_ids_visible_to(user).values_list("pk", flat=True))
-    return OverageFilter(
-        period_start=query["period_start"],
-        period_end=query["period_end"],
-        organization_ids=organization_ids,
-        overage_only=query["overage_only"],
-    )
-
-
-class CSVRenderer(BaseRenderer):
-    """Lets clients ask for text/csv; refusals come as CSV too, one message per line."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        items = data.items() if isinstance(data, dict) else [("detail", data)]
-        for field, messages in items:
-            for message in messages if isinstance(messages, list) else [messages]:
-                writer.writerow([field, message])
-        return buffer.getvalue().encode(self.charset)
-
-
-@extend_schema(
-    tags=["finance"],
-    parameters=[shapes.OverageExportQuerySerializer],
-    responses={
-        (200, "text/csv"): OpenApiResponse(
-            OpenApiTypes.STR, description="One row per contract quarter, rate and line."
-        ),
-        (400, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Bad query."),
-    },
-)
-class OverageExportView(APIView):
-    """Billable hours per customer, contract, package, line of business and contract quarter,
-    with the rate, the amount and approved T&E, as a CSV download. Customers get their own rows.
-    """
-
-    permission_classes = [IsSignedIn]
-    renderer_classes = [JSONRenderer, CSVRenderer]
-
-    def get(self, request):
-        query = shapes.OverageExportQuerySerializer(
-            data=request.query_params, context={"request": request}
-        )
-        query.is_valid(raise_exception=True)
-        criteria = overage_criteria(request.user, query.validated_data)
-        response = StreamingHttpResponse(
-            overage_csv_chunks(criteria), content_type="text/csv; charset=utf-8"
-        )
-        name = f"overage-{criteria.period_start}-{criteria.period_end}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -195,7 +195,7 @@ def _check_adjusts(subscription, fields: EntryFields, hours, errors: dict) -> No
 def _require_editor(user: User, subscription: PackageSubscription) -> None:
     organization_id = subscription.contract.organization_id
     if not organizations_editable_by(user).filter(pk=organization_id).exists():
-        raise PermissionError(
+        raise PermissionDenied(
             f"{user} does not log time for {subscription.contract.organization.name}."
         )
 

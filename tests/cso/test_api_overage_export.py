@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from cso.api.ledger import overage_csv_chunks
+from cso.api.finance import overage_csv_chunks
 from cso.models import Program
 from cso.selectors.overage import COLUMNS, OverageFilter
 from cso.services.contracts import SubscriptionSpec, contract_create

@@ -2,7 +2,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -173,7 +173,7 @@ def test_changing_and_deleting_an_entry_recomputes_the_others(premier, csm):
 def test_time_is_logged_only_by_the_customers_csm(premier, csm):
     from tests.factories import CsmFactory
 
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         log(premier, CsmFactory(), date(2026, 4, 1), "1")
 
 
