@@ -14,12 +14,12 @@ from hashlib import sha256
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from import_export import fields, resources, widgets
+from import_export import fields, resources
 
 from accounts.models import LineOfBusiness, Organization, User
 from accounts.selectors import organizations_editable_by
 
-from .models import (
+from ..models import (
     Contract,
     ExpansionScope,
     PackageSubscription,
@@ -27,8 +27,7 @@ from .models import (
     SubscriptionEntitlement,
     TimeEntry,
 )
-from .selectors.overage import COLUMNS as OVERAGE_COLUMNS
-from .services.time_entries import EntryFields, time_entry_check, time_entry_log
+from ..services.time_entries import EntryFields, time_entry_check, time_entry_log
 
 # Each column of the file, and where an entry keeps it (shown in the import preview).
 COLUMNS = {
@@ -419,33 +418,3 @@ class _RowChecker:
 
 
 # The finance export ----------------------------------------------------------------------
-
-
-class _Cell(widgets.Widget):
-    """Plain text in CSV (no locale formatting), native values in XLSX.
-
-    Text that a spreadsheet would run as a formula gets a leading apostrophe.
-    """
-
-    def render(self, value, obj=None, **kwargs):
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-        if kwargs.get("force_native_type"):
-            return value
-        return value.isoformat() if isinstance(value, date) else str(value)
-
-
-class OverageResource(resources.Resource):
-    """The finance export's rows (`cso.selectors.overage.overage_rows`), one column each."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.fields = {
-            name: fields.Field(attribute=name, column_name=name, widget=_Cell())
-            for name in OVERAGE_COLUMNS
-        }
-
-    def get_export_order(self):
-        return tuple(OVERAGE_COLUMNS)
