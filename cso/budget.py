@@ -153,20 +153,21 @@ def _use(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
         prepaid = min(rest, bought - ledger.prepaid.get(entry.allowance, ZERO))
         ledger.prepaid[entry.allowance] = ledger.prepaid.get(entry.allowance, ZERO) + prepaid
     overage = rest - prepaid
-    ledger.held[entry.id] = [quarter, year, overage, prepaid, included]
+    ledger.held[entry.id] = [quarter, year, entry.allowance, overage, prepaid, included, ZERO]
     limited_by = binding if rest else None
     return Split(entry.id, quarter, year, included, overage, ZERO, limited_by, prepaid)
 
 
 def _give_back(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
-    """Negative hours come off the corrected entry: its overage, then prepaid, then included."""
+    """Negative hours come off the corrected entry: its overage, then prepaid, then included
+    hours (additional-cost hours, for additional-cost work); never more than it holds."""
     held = ledger.held.get(entry.adjusts) if entry.adjusts is not None else None
     if held is None:
         raise ValueError(
             f"Entry {entry.id}: only an adjusting entry, applied after the entry it corrects, "
             "can give hours back."
         )
-    original_quarter, original_year, *parts = held
+    original_quarter, original_year, allowance, *parts = held
     amount = -entry.hours
     given = []
     for index, part in enumerate(parts):
@@ -179,12 +180,13 @@ def _give_back(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
             f"Entry {entry.id}: gives back {-entry.hours} hours, more than entry "
             f"{entry.adjusts} has left."
         )
-    overage, prepaid, included = given
-    ledger.held[entry.adjusts] = [original_quarter, original_year, *parts]
+    overage, prepaid, included, additional = given
+    ledger.held[entry.adjusts] = [original_quarter, original_year, allowance, *parts]
+    # Hours go back to the allowance the corrected entry used, whatever the correction names.
     if prepaid:
-        ledger.prepaid[entry.allowance] -= prepaid
-    ledger.add(original_quarter, original_year, entry.allowance, -included)
-    return Split(entry.id, quarter, year, -included, -overage, ZERO, None, -prepaid)
+        ledger.prepaid[allowance] -= prepaid
+    ledger.add(original_quarter, original_year, allowance, -included)
+    return Split(entry.id, quarter, year, -included, -overage, -additional, None, -prepaid)
 
 
 def budget_split(budget: Budget, entries: Iterable[Entry]) -> list[Split]:
@@ -198,11 +200,12 @@ def budget_split(budget: Budget, entries: Iterable[Entry]) -> list[Split]:
         # Periods are numbered from 1: the count of period starts on or before the day.
         quarter = bisect_right(quarter_starts, entry.worked_on)
         year = bisect_right(year_starts, entry.worked_on)
-        if entry.additional_cost:
-            split = Split(entry.id, quarter, year, ZERO, ZERO, entry.hours, Limit.ADDITIONAL_COST)
-        elif entry.hours > ZERO:
-            split = _use(ledger, entry, quarter, year)
-        else:
+        if entry.hours < ZERO:
             split = _give_back(ledger, entry, quarter, year)
+        elif entry.additional_cost:
+            split = Split(entry.id, quarter, year, ZERO, ZERO, entry.hours, Limit.ADDITIONAL_COST)
+            ledger.held[entry.id] = [quarter, year, None, ZERO, ZERO, ZERO, entry.hours]
+        else:
+            split = _use(ledger, entry, quarter, year)
         splits.append(split)
     return splits

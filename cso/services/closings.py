@@ -6,6 +6,7 @@ nothing logged later can move a closed quarter's split.
 """
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,13 +15,28 @@ from django.utils import timezone
 from accounts.models import Organization, User
 
 from ..audit import audit_actor
-from ..models import Contract, QuarterClosing
+from ..models import Contract, PackageSubscription, QuarterClosing
 from ..quarters import contract_quarters
 
 
 def _require_finance(user: User) -> None:
     if not (user.is_active and (user.is_superuser or user.role == User.Role.FINANCE)):
         raise PermissionDenied("Only finance closes quarters.")
+
+
+def _customer_today(contract: Contract, now: datetime) -> date:
+    """A quarter has ended once its last day is over where the customer is."""
+    return timezone.localtime(now, ZoneInfo(contract.organization.time_zone)).date()
+
+
+def _lock_hour_banks(contract_ids) -> None:
+    """Take the subscriptions' locks the loggers take, so no entry lands while quarters close."""
+    list(
+        PackageSubscription.objects.select_for_update()
+        .filter(contract_id__in=contract_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def quarter_close(
@@ -35,15 +51,21 @@ def quarter_close(
         raise ValidationError(
             {"quarter_index": [f"{contract.reference} has quarters 1 to {len(quarters)}."]}
         )
-    if quarter.end >= now.date():
-        raise ValidationError(
-            {
-                "quarter_index": [
-                    f"Quarter {quarter_index} runs until {quarter.end}; close it after."
-                ]
-            }
-        )
+    if quarter.end >= _customer_today(contract, now):
+        message = f"Quarter {quarter_index} runs until {quarter.end}; close it after."
+        raise ValidationError({"quarter_index": [message]})
     with transaction.atomic(), audit_actor(by):
+        _lock_hour_banks([contract.pk])
+        # Quarters close in order: entries apply by date, so an open earlier quarter could
+        # still move what a later closed one billed.
+        closed = set(contract.closings.values_list("quarter_index", flat=True))
+        still_open = [index for index in range(1, quarter_index) if index not in closed]
+        if still_open:
+            message = (
+                f"Close quarter {still_open[0]} of {contract.reference} first; quarters close "
+                "in order."
+            )
+            raise ValidationError({"quarter_index": [message]})
         closing, created = QuarterClosing.objects.get_or_create(
             contract=contract,
             quarter_index=quarter_index,
@@ -79,19 +101,23 @@ def quarters_close_through(
         raise ValidationError(
             {"through": [f"Quarters can be closed only once they end ({through})."]}
         )
-    contracts = Contract.objects.filter(term_start__lte=through)
+    contracts = Contract.objects.filter(term_start__lte=through).select_related("organization")
     if organization is not None:
         contracts = contracts.filter(organization=organization)
-    closed = set(
-        QuarterClosing.objects.filter(contract__in=contracts).values_list(
-            "contract_id", "quarter_index"
-        )
-    )
     closings = []
     with transaction.atomic(), audit_actor(by):
-        for contract in contracts.only("pk", "term_start", "term_end"):
+        _lock_hour_banks(contracts.values("pk"))
+        closed = set(
+            QuarterClosing.objects.filter(contract__in=contracts.values("pk")).values_list(
+                "contract_id", "quarter_index"
+            )
+        )
+        for contract in contracts:
+            today = _customer_today(contract, now)
             for quarter in contract_quarters(contract.term_start, contract.term_end):
-                if quarter.end <= through and (contract.pk, quarter.index) not in closed:
+                if quarter.end >= today or quarter.end > through:
+                    break  # quarters close in order, up to the last one fully over
+                if (contract.pk, quarter.index) not in closed:
                     # One save each, so the audit trail records every closing.
                     closings.append(
                         QuarterClosing.objects.create(

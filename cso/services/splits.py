@@ -9,7 +9,13 @@ makes two writers in the same quarter give exactly the serial result.
 from decimal import Decimal
 
 from ..budget import Allowance, AllowancePeriod, Budget, Entry, Split, budget_split
-from ..models import EntitlementKind, PackageSubscription, SubscriptionEntitlement, TimeEntry
+from ..models import (
+    EntitlementKind,
+    PackageSubscription,
+    QuarterClosing,
+    SubscriptionEntitlement,
+    TimeEntry,
+)
 
 EXPANSION = "expansion"
 ZERO = Decimal("0")
@@ -85,6 +91,26 @@ def _stored_values(split: Split) -> dict:
     }
 
 
+def _refuse_closed_changes(subscription, changed: list[TimeEntry], stored: dict) -> None:
+    """What finance closed is billed: no recomputation may move a closed quarter's split."""
+    if not changed:
+        return
+    closed = set(
+        QuarterClosing.objects.filter(contract_id=subscription.contract_id).values_list(
+            "quarter_index", flat=True
+        )
+    )
+    for entry in changed:
+        was = stored[entry.pk]
+        # A new entry has no split yet (year_index 0); the checks on logging keep it out of
+        # closed quarters.
+        if was["year_index"] and was["quarter_index"] in closed:
+            raise ValueError(
+                f"This would change what closed quarter {was['quarter_index']} billed "
+                f"(entry {entry.pk}); log an adjusting entry in an open quarter instead."
+            )
+
+
 def subscription_splits_refresh(subscription: PackageSubscription) -> int:
     """Recompute every entry's split; write the ones that changed. Returns how many changed.
 
@@ -106,6 +132,7 @@ def subscription_splits_refresh(subscription: PackageSubscription) -> int:
         row = stored[split.entry_id]
         if any(row[name] != value for name, value in values.items()):
             changed.append(TimeEntry(pk=split.entry_id, **values))
+    _refuse_closed_changes(subscription, changed, stored)
     if changed:
         TimeEntry.objects.bulk_update(changed, _SPLIT_COLUMNS, batch_size=500)
     return len(changed)

@@ -573,13 +573,28 @@ def test_a_member_cannot_decide_t_and_e_but_an_admin_can_decline(
 # --- Quarter closings ---------------------------------------------------------------------------
 
 
-def test_finance_closes_one_quarter(premier, finance):
-    response = as_user(finance).post(
+def test_finance_closes_one_quarter_and_quarters_close_in_order(premier, finance):
+    client = as_user(finance)
+    early = client.post(
+        "/api/v1/quarter-closings/",
+        {"contract": premier.contract_id, "quarter_index": 2},
+        format="json",
+    )
+    client.post(
+        "/api/v1/quarter-closings/",
+        {"contract": premier.contract_id, "quarter_index": 1},
+        format="json",
+    )
+    response = client.post(
         "/api/v1/quarter-closings/",
         {"contract": premier.contract_id, "quarter_index": 2},
         format="json",
     )
 
+    assert early.status_code == 400
+    assert early.json() == {
+        "quarter_index": ["Close quarter 1 of NW-2026 first; quarters close in order."]
+    }
     assert response.status_code == 201, response.json()
     [closing] = response.json()
     assert (closing["contract_reference"], closing["quarter_index"]) == ("NW-2026", 2)

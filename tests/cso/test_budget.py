@@ -237,6 +237,29 @@ def test_a_give_back_returns_allowance_hours_to_that_allowance_and_year():
     ]
 
 
+def test_additional_cost_hours_given_back_are_bounded_by_the_corrected_entry():
+    splits = budget_split(
+        PREMIER,
+        [
+            entry(1, date(2026, 4, 1), "2", additional_cost=True),
+            entry(2, date(2026, 7, 1), "-1.5", additional_cost=True, adjusts=1),
+        ],
+    )
+
+    assert [(s.included, s.overage, s.additional_cost) for s in splits] == [
+        (D("0"), D("0"), D("2")),
+        (D("0"), D("0"), D("-1.5")),
+    ]
+    with pytest.raises(ValueError, match="gives back 24 hours, more than entry 1 has left"):
+        budget_split(
+            PREMIER,
+            [
+                entry(1, date(2026, 4, 1), "2", additional_cost=True),
+                entry(2, date(2026, 7, 1), "-24", additional_cost=True, adjusts=1),
+            ],
+        )
+
+
 def test_hours_given_back_cannot_exceed_what_the_entry_has_left():
     with pytest.raises(ValueError, match="gives back 3 hours, more than entry 1 has left"):
         budget_split(

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from cso.models import Program
 from cso.selectors.overage import COLUMNS, OverageFilter, overage_export_sql, overage_rows
-from cso.services.closings import quarter_close
+from cso.services.closings import quarter_close, quarters_close_through
 from cso.services.contracts import overage_rate_set
 from cso.services.expenses import travel_expense_decide, travel_expense_request
 from cso.services.time_entries import EntryFields, time_entry_log
@@ -151,7 +151,7 @@ def test_a_rate_cannot_change_what_a_closed_quarter_billed(premier, finance):
     import pytest
     from django.core.exceptions import ValidationError
 
-    quarter_close(contract=premier.contract, quarter_index=2, by=finance, now=NOW)
+    quarters_close_through(through=date(2026, 6, 30), by=finance, now=NOW)
 
     with pytest.raises(ValidationError) as excinfo:
         overage_rate_set(
