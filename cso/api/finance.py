@@ -77,6 +77,13 @@ class QuarterClosingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 # --- Overage export (finance) -------------------------------------------------------------------
 
 
+def _cell(value):
+    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def overage_csv_chunks(
     criteria: OverageFilter, rows_per_chunk: int = CSV_ROWS_PER_CHUNK
 ) -> Iterator[str]:
@@ -90,7 +97,7 @@ def overage_csv_chunks(
     writer.writerow(COLUMNS)
     pending = 0
     for row in overage_rows(criteria):
-        writer.writerow([row[column] for column in COLUMNS])
+        writer.writerow([_cell(row[column]) for column in COLUMNS])
         pending += 1
         if pending == rows_per_chunk:
             yield buffer.getvalue()

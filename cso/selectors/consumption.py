@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
 
 from ..models import PackageSubscription, TimeEntry
 from ..quarters import Period, quarter_containing, year_containing
@@ -63,10 +63,13 @@ class Consumption:
     year: PeriodConsumption
 
 
+# Hours given back count where the corrected entry counted them (its quarter and year).
+USAGE_DAY = Case(When(hours__lt=0, then=F("adjusts__worked_on")), default=F("worked_on"))
+
 _ROW_FIELDS = (
     "pk",
     "subscription_id",
-    "worked_on",
+    "usage_day",
     "program__name",
     "included_hours",
     "overage_hours",
@@ -88,7 +91,7 @@ def _empty(subscription: PackageSubscription, on: date) -> Consumption:
 
 def _add(consumption: Consumption, row: dict) -> None:
     quarter, year = consumption.quarter, consumption.year
-    periods = [year] + ([quarter] if row["worked_on"] in quarter.period else [])
+    periods = [year] + ([quarter] if row["usage_day"] in quarter.period else [])
     for period in periods:
         period.usage.add(row)
         period.by_program.setdefault(row["program__name"], Usage()).add(row)
@@ -114,9 +117,10 @@ def subscriptions_consumption(
     in_year = Q()
     for pk, consumption in by_id.items():
         year = consumption.year.period
-        in_year |= Q(subscription_id=pk, worked_on__gte=year.start, worked_on__lte=year.end)
+        in_year |= Q(subscription_id=pk, usage_day__gte=year.start, usage_day__lte=year.end)
     rows = (
-        TimeEntry.objects.filter(in_year)
+        TimeEntry.objects.annotate(usage_day=USAGE_DAY)
+        .filter(in_year)
         .order_by("subscription_id", "worked_on", "logged_at", "pk")
         .values(*_ROW_FIELDS)
     )

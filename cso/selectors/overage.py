@@ -5,8 +5,8 @@ One SQL statement does the grouping, so the database does the work and the rows 
 server-side cursor in constant memory. The statement is portable (PostgreSQL and SQLite), and
 `overage_export_sql` hands the same text to PostgreSQL's COPY for the benchmark.
 
-Each hour is billed at the rate in force on the day it was worked (a correction at that of the
-entry it corrects; T&E on the day of travel);
+Each hour is billed at the rate in force on the day it was worked (hours given back at that of
+the entry they correct; T&E on the day of travel);
 a quarter whose rate changed part-way gives one row per rate. Amount = (overage + additional
 cost hours) x rate, rounded half up to the cent. Rows are those of contract quarters that end
 within the chosen period.
@@ -48,9 +48,9 @@ class OverageFilter:
     overage_only: bool = False
 
 
-# A correction is billed at the rate of the day the corrected entry was worked.
+# Hours given back are credited at the rate of the day the corrected entry was worked.
 _BILLING_DAY = (
-    "CASE WHEN e.adjusts_id IS NULL THEN e.worked_on "
+    "CASE WHEN e.adjusts_id IS NULL OR e.hours > 0 THEN e.worked_on "
     "ELSE (SELECT a.worked_on FROM cso_timeentry a WHERE a.id = e.adjusts_id) END"
 )
 
@@ -93,7 +93,9 @@ def overage_export_sql(criteria: OverageFilter, amount_in_sql: bool = False) -> 
         "JOIN cso_contract c ON c.id = s.contract_id "
         "WHERE t.status = 'approved' AND " + scope("t")
     )
-    having = " HAVING SUM(x.overage) + SUM(x.additional) <> 0" if criteria.overage_only else ""
+    having = (
+        " HAVING ROUND(SUM(x.overage) + SUM(x.additional), 2) <> 0" if criteria.overage_only else ""
+    )
     amount = (
         ", ROUND((g.overage + g.additional) * COALESCE(g.rate, 0), 2) AS amount"
         if amount_in_sql

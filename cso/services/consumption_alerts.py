@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, When
 from django.urls import reverse
 
 from accounts.models import Membership, User
@@ -27,13 +27,19 @@ def _thresholds() -> list[int]:
     return sorted(settings.CONSUMPTION_ALERT_THRESHOLDS)
 
 
+def _period_of(column: str) -> Case:
+    """Hours given back count in the corrected entry's period, where they were used."""
+    return Case(When(hours__lt=0, then=F(f"adjusts__{column}")), default=F(column))
+
+
 def _used_by_period(subscription: PackageSubscription) -> dict[tuple[str, int], Decimal]:
     used = F("included_hours") + F("overage_hours")
     entries = TimeEntry.objects.filter(subscription=subscription)
     totals = {}
     for kind, column in ((Kind.QUARTER, "quarter_index"), (Kind.YEAR, "year_index")):
-        for row in entries.values(column).annotate(used=Sum(used)).order_by(column):
-            totals[kind, row[column]] = row["used"]
+        rows = entries.annotate(period=_period_of(column)).values("period")
+        for row in rows.annotate(used=Sum(used)).order_by("period"):
+            totals[kind, row["period"]] = row["used"]
     return totals
 
 
@@ -140,10 +146,11 @@ def subscriptions_due_consumption_alerts(*, now: datetime) -> list[int]:
         (Kind.YEAR, "year_index", "subscription__annual_hours"),
     ):
         rows = (
-            live.values("subscription_id", column, cap)
+            live.annotate(period=_period_of(column))
+            .values("subscription_id", "period", cap)
             .annotate(used=used)
             .filter(used__gte=F(cap) * Decimal(thresholds[0]) / 100, **{f"{cap}__gt": 0})
-            .values_list("subscription_id", column, "used", cap)
+            .values_list("subscription_id", "period", "used", cap)
         )
         for sub, index, total, allowance in rows:
             due |= {(kind, sub, index, t) for t in thresholds if total * 100 >= allowance * t}

@@ -107,6 +107,8 @@ def expansion_scope_decide(
     if decision not in Decision.ALL:
         raise ValidationError({"decision": [f"Choose one of: {', '.join(Decision.ALL)}."]})
     with transaction.atomic(), audit_actor(by):
+        # The subscription's lock: two scopes decided at once must not both take the pack.
+        PackageSubscription.objects.select_for_update().filter(pk=scope.subscription_id).first()
         scope = ExpansionScope.objects.select_for_update().get(pk=scope.pk)
         if scope.status != ExpansionScope.Status.PROPOSED:
             raise ValidationError(
@@ -147,18 +149,27 @@ def expansion_hours_buy(*, subscription: PackageSubscription, hours: Decimal, by
         errors["subscription"] = [
             "Additional expansion hours can be bought only with a renewal (Section 9)."
         ]
+    elif subscription.contract.closings.exists():
+        errors["subscription"] = [
+            "Expansion hours are bought with the renewal, before finance closes its first quarter."
+        ]
     if not isinstance(hours, Decimal) or not hours.is_finite() or hours <= ZERO:
         errors["hours"] = ["Give the hours bought as a positive number."]
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic(), audit_actor(by):
-        pack.additional_hours += hours
-        pack.save(update_fields=["additional_hours"])
-        from .splits import subscription_splits_refresh
+    from .splits import subscription_splits_refresh
 
-        subscription_splits_refresh(
+    with transaction.atomic(), audit_actor(by):
+        locked = (
             PackageSubscription.objects.select_for_update(of=("self",))
             .select_related("contract", "expansion_pack")
             .get(pk=subscription.pk)
         )
+        pack = locked.expansion_pack
+        pack.additional_hours += hours  # read under the lock, so no purchase is lost
+        pack.save(update_fields=["additional_hours"])
+        try:
+            subscription_splits_refresh(locked)
+        except ValueError as error:
+            raise ValidationError({"hours": [str(error)]}) from error
     return pack

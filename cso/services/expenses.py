@@ -16,7 +16,7 @@ from accounts.models import LineOfBusiness, Membership, User
 from accounts.selectors import organizations_editable_by
 
 from ..audit import audit_actor
-from ..models import PackageSubscription, TravelExpense
+from ..models import PackageSubscription, QuarterClosing, TravelExpense
 from ..quarters import quarter_containing
 
 MAX_AMOUNT = Decimal("9999999999.99")
@@ -24,6 +24,12 @@ MAX_AMOUNT = Decimal("9999999999.99")
 
 def _today(subscription: PackageSubscription, now: datetime) -> date:
     return timezone.localtime(now, ZoneInfo(subscription.contract.organization.time_zone)).date()
+
+
+def _closed(subscription: PackageSubscription, day: date) -> bool:
+    contract = subscription.contract
+    index = quarter_containing(contract.term_start, contract.term_end, day).index
+    return QuarterClosing.objects.filter(contract=contract, quarter_index=index).exists()
 
 
 def _amount(value, errors: dict) -> Decimal | None:
@@ -68,6 +74,8 @@ def travel_expense_request(
         errors["incurred_on"] = [
             "T&E needs the customer's approval in advance; request it before the travel date."
         ]
+    elif _closed(subscription, incurred_on):
+        errors["incurred_on"] = [f"The contract quarter of {incurred_on} is closed and billed."]
     if not description.strip():
         errors["description"] = ["Say what the trip is for."]
     if (
@@ -118,6 +126,8 @@ def travel_expense_decide(
             raise ValidationError(
                 {"status": ["The travel date has passed; approval must come in advance."]}
             )
+        if approve and _closed(subscription, expense.incurred_on):
+            raise ValidationError({"status": ["The trip's contract quarter is closed and billed."]})
         expense.status = TravelExpense.Status.APPROVED if approve else TravelExpense.Status.DECLINED
         expense.decided_by, expense.decided_at, expense.customer_note = by, now, note
         expense.save()

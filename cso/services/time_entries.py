@@ -294,6 +294,23 @@ def _require_open(entry: TimeEntry) -> None:
         raise ValidationError({"worked_on": [closed_quarter_message(closing)]})
 
 
+def _require_same_work_if_corrected(entry: TimeEntry, fields: EntryFields) -> None:
+    """Corrections were made against this entry's deliverable and scope; those stay."""
+    same = (entry.entitlement_id, entry.expansion_scope_id) == (
+        getattr(fields.entitlement, "pk", None),
+        getattr(fields.expansion_scope, "pk", None),
+    )
+    if not same and entry.adjustments.exists():
+        raise ValidationError(
+            {
+                "entitlement": [
+                    "This entry has been corrected by adjusting entries, so its deliverable "
+                    "and expansion scope stay as they are."
+                ]
+            }
+        )
+
+
 def time_entry_change(
     *, entry: TimeEntry, fields: EntryFields, by: User, now: datetime | None = None
 ) -> TimeEntry:
@@ -304,6 +321,7 @@ def time_entry_change(
         subscription = _lock(entry.subscription)
         entry = TimeEntry.objects.select_related("subscription__contract").get(pk=entry.pk)
         _require_open(entry)
+        _require_same_work_if_corrected(entry, fields)
         hours = time_entry_check(
             subscription=subscription, fields=fields, now=now, entry_id=entry.pk
         )

@@ -224,3 +224,54 @@ def test_t_and_e_approval_after_the_trip_is_refused(premier, csm, customer_admin
         travel_expense_decide(expense=expense, approve=True, by=customer_admin, now=late)
     with pytest.raises(PermissionDenied):
         travel_expense_decide(expense=expense, approve=True, by=UserFactory(), now=NOW)
+
+
+def test_quarters_end_where_the_customer_is(premier, finance):
+    premier.contract.organization.time_zone = "Pacific/Honolulu"
+    premier.contract.organization.save()
+    still_march_31_in_honolulu = datetime(2026, 4, 1, 5, tzinfo=UTC)
+
+    with pytest.raises(ValidationError):
+        quarter_close(
+            contract=premier.contract, quarter_index=1, by=finance, now=still_march_31_in_honolulu
+        )
+    assert (
+        quarters_close_through(
+            through=date(2026, 3, 31), by=finance, now=still_march_31_in_honolulu
+        )
+        == []
+    )
+
+
+def test_expansion_hours_cannot_be_bought_once_the_renewal_has_a_closed_quarter(
+    premier, csm, finance
+):
+    renewal = contract_renew(contract=premier.contract, signed_at=NOW)
+    later = datetime(2027, 4, 2, 12, tzinfo=UTC)
+    quarter_close(contract=renewal, quarter_index=1, by=finance, now=later)
+
+    with pytest.raises(ValidationError) as excinfo:
+        expansion_hours_buy(subscription=renewal.subscriptions.get(), hours=D(10), by=csm)
+
+    assert excinfo.value.message_dict["subscription"] == [
+        "Expansion hours are bought with the renewal, before finance closes its first quarter."
+    ]
+
+
+def test_no_t_and_e_lands_in_a_closed_quarter(premier, csm, finance):
+    quarters_close_through(through=date(2026, 9, 30), by=finance, now=NOW)
+    early = datetime(2026, 9, 1, 12, tzinfo=UTC)
+
+    with pytest.raises(ValidationError) as excinfo:
+        travel_expense_request(
+            subscription=premier,
+            incurred_on=date(2026, 9, 20),
+            description="Trip",
+            amount="10",
+            by=csm,
+            now=early,
+        )
+
+    assert excinfo.value.message_dict == {
+        "incurred_on": ["The contract quarter of 2026-09-20 is closed and billed."]
+    }

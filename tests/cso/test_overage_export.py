@@ -164,3 +164,18 @@ def test_a_rate_cannot_change_what_a_closed_quarter_billed(premier, finance):
             "2026-07-01."
         ]
     }
+
+
+def test_extra_hours_of_a_correction_are_billed_at_the_rate_of_their_day(premier, csm, finance):
+    fill(premier, csm, date(2026, 1, 5), 113)
+    original = log(premier, csm, date(2026, 3, 30), "1")
+    quarter_close(contract=premier.contract, quarter_index=1, by=finance, now=NOW)
+    overage_rate_set(
+        contract=premier.contract, hourly_rate="300.00", effective_from=date(2026, 4, 1)
+    )
+    fill(premier, csm, date(2026, 4, 6), 113)
+    log(premier, csm, date(2026, 6, 2), "2", adjusts=original)
+
+    rows = {(r["quarter"], r["hourly_rate"]): r["amount"] for r in overage_rows(YEAR_2026)}
+
+    assert rows == {(1, D("150.00")): D("150.00"), (2, D("300.00")): D("600.00")}

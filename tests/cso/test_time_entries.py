@@ -196,3 +196,44 @@ def test_logging_an_entry_runs_a_fixed_number_of_queries(premier, csm):
         log(premier, csm, date(2026, 11, 20), "2")
 
     assert len(queries) <= 16
+
+
+def test_a_corrected_entry_keeps_its_deliverable(premier, csm):
+    doc = SubscriptionEntitlement.objects.get(
+        subscription=premier, deliverable__code="discretionary_operational_consulting_allowance"
+    )
+    original = log(
+        premier, csm, date(2026, 4, 1), "8", program="operational_consulting", entitlement=doc
+    )
+    log(
+        premier,
+        csm,
+        date(2026, 4, 2),
+        "-4",
+        program="operational_consulting",
+        entitlement=doc,
+        adjusts=original,
+    )
+
+    with pytest.raises(ValidationError) as excinfo:
+        time_entry_change(
+            entry=original,
+            fields=fields(date(2026, 4, 1), "8", program="operational_consulting"),
+            by=csm,
+            now=NOW,
+        )
+
+    assert "corrected by adjusting entries" in excinfo.value.message_dict["entitlement"][0]
+
+
+def test_hours_given_back_count_in_the_corrected_entrys_quarter(premier, csm):
+    from cso.selectors.consumption import subscription_consumption
+
+    original = log(premier, csm, date(2026, 2, 2), "10")
+    log(premier, csm, date(2026, 5, 5), "-4", adjusts=original)
+
+    first = subscription_consumption(premier, date(2026, 2, 10))
+    second = subscription_consumption(premier, date(2026, 5, 10))
+
+    assert (first.quarter.usage.used, second.quarter.usage.used) == (D(6), D(0))
+    assert first.year.usage.used == D(6)
