@@ -6,7 +6,7 @@ before the formsets are validated); the admin saves the contract and its inlines
 transaction, so a contract with any error is not saved at all.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -132,6 +132,25 @@ class OverageRateFormSet(forms.BaseInlineFormSet):
                 f"The first overage rate takes effect on the first day of the term "
                 f"({term_start}), so that every day has a rate."
             )
+        self._keep_closed_quarters_billed()
+
+    def _keep_closed_quarters_billed(self) -> None:
+        """A rate in force in a closed quarter is billed; it is neither changed nor removed."""
+        if self.instance.pk is None:
+            return
+        closed = self.instance.closings.order_by("-quarter_end").first()
+        if closed is None:
+            return
+        for form in self.forms:
+            touched = self._should_delete_form(form) or form.has_changed()
+            days = [form.initial.get("effective_from"), form.cleaned_data.get("effective_from")]
+            if touched and any(day is not None and day <= closed.quarter_end for day in days):
+                # Same words as `overage_rate_set`.
+                raise ValidationError(
+                    f"Quarter {closed.quarter_index} (to {closed.quarter_end}) is closed and "
+                    f"billed; a new rate can take effect from "
+                    f"{closed.quarter_end + timedelta(days=1)}."
+                )
 
 
 class ContractForm(forms.ModelForm):

@@ -34,6 +34,7 @@ from ..models import (
     PackageSubscription,
     SubscriptionEntitlement,
     SubscriptionExpansionPack,
+    TimeEntry,
 )
 from ..selectors import overage_rate_current
 from ..services.contracts import contract_renew
@@ -180,7 +181,12 @@ class ContractAdmin(EditableOrganizationChoiceMixin, CustomerScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A contract stays with the customer it was signed with: its lines of business hang on it.
         fields = super().get_readonly_fields(request, obj)
-        return fields if obj is None else (*fields, "organization")
+        if obj is None:
+            return fields
+        if obj.closings.exists() or TimeEntry.objects.filter(subscription__contract=obj).exists():
+            # Time is logged against these quarters and this currency; they stay as signed.
+            fields = (*fields, "term_start", "term_end", "currency")
+        return (*fields, "organization")
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

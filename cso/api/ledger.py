@@ -105,22 +105,11 @@ class TimeEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             data=request.data, partial=partial, context={"request": request}
         )
         given.is_valid(raise_exception=True)
-        current = {
-            "worked_on": entry.worked_on,
-            "hours": entry.hours,
-            "program": entry.program,
-            "line_of_business": entry.line_of_business,
-            "entitlement": entry.entitlement,
-            "expansion_scope": entry.expansion_scope,
-            "description": entry.description,
-            "adjusts": entry.adjusts,
-        }
-        # A partial change leaves out absent fields (DRF applies no defaults then).
-        current.update(given.validated_data)
+        # A partial change names only its fields (DRF applies no defaults then); the service
+        # merges them into the entry under its lock.
+        changes = {k: v for k, v in given.validated_data.items() if k != "subscription"}
         with service_errors():
-            time_entry_change(
-                entry=entry, fields=self._fields(current), by=request.user, now=timezone.now()
-            )
+            time_entry_change(entry=entry, changes=changes, by=request.user, now=timezone.now())
         return Response(self._out(entry.pk))
 
     def partial_update(self, request, *args, **kwargs):

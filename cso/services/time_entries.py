@@ -311,16 +311,31 @@ def _require_same_work_if_corrected(entry: TimeEntry, fields: EntryFields) -> No
         )
 
 
+def _merged(entry: TimeEntry, changes: dict) -> EntryFields:
+    """The entry as it stands (read under the lock), with only the given fields changed."""
+    current = {name: getattr(entry, name) for name in EntryFields.__dataclass_fields__}
+    return EntryFields(**(current | changes))
+
+
 def time_entry_change(
-    *, entry: TimeEntry, fields: EntryFields, by: User, now: datetime | None = None
+    *,
+    entry: TimeEntry,
+    by: User,
+    fields: EntryFields | None = None,
+    changes: dict | None = None,
+    now: datetime | None = None,
 ) -> TimeEntry:
-    """Change an entry of an open quarter (into an open quarter)."""
+    """Change an entry of an open quarter (into an open quarter): all its `fields`, or only the
+    `changes` given, merged into the entry as it stands once the lock is held, so two people
+    changing different fields at once both keep their change."""
     now = now or timezone.now()
     _require_editor(by, entry.subscription)
     with transaction.atomic(), audit_actor(by):
         subscription = _lock(entry.subscription)
         entry = TimeEntry.objects.select_related("subscription__contract").get(pk=entry.pk)
         _require_open(entry)
+        if fields is None:
+            fields = _merged(entry, changes or {})
         _require_same_work_if_corrected(entry, fields)
         hours = time_entry_check(
             subscription=subscription, fields=fields, now=now, entry_id=entry.pk

@@ -275,3 +275,53 @@ def test_no_t_and_e_lands_in_a_closed_quarter(premier, csm, finance):
     assert excinfo.value.message_dict == {
         "incurred_on": ["The contract quarter of 2026-09-20 is closed and billed."]
     }
+
+
+def test_the_admin_keeps_a_closed_quarters_rate(premier, finance):
+    from django.forms import inlineformset_factory
+
+    from cso.forms import OverageRateForm, OverageRateFormSet
+    from cso.models import Contract, OverageRate
+
+    contract = premier.contract
+    quarters_close_through(through=date(2026, 6, 30), by=finance, now=NOW)
+    rate = contract.overage_rates.get()
+    RateFormSet = inlineformset_factory(
+        Contract,
+        OverageRate,
+        form=OverageRateForm,
+        formset=OverageRateFormSet,
+        fields=("effective_from", "hourly_rate", "agreement_reference"),
+        extra=0,
+    )
+
+    def post(rows):
+        data = {
+            "overage_rates-TOTAL_FORMS": str(len(rows)),
+            "overage_rates-INITIAL_FORMS": "1",
+        }
+        for index, row in enumerate(rows):
+            data |= {f"overage_rates-{index}-{key}": value for key, value in row.items()}
+        return RateFormSet(data, instance=contract, prefix="overage_rates")
+
+    current = {"id": rate.pk, "contract": contract.pk, "effective_from": "2026-01-01"}
+    repriced = post([current | {"hourly_rate": "500.00"}])
+    added_in_q2 = post(
+        [
+            current | {"hourly_rate": "150.00"},
+            {"effective_from": "2026-05-01", "hourly_rate": "175.00"},
+        ]
+    )
+    added_in_q3 = post(
+        [
+            current | {"hourly_rate": "150.00"},
+            {"effective_from": "2026-07-01", "hourly_rate": "175.00"},
+        ]
+    )
+
+    message = (
+        "Quarter 2 (to 2026-06-30) is closed and billed; a new rate can take effect from "
+        "2026-07-01."
+    )
+    assert repriced.non_form_errors() == added_in_q2.non_form_errors() == [message]
+    assert added_in_q3.is_valid(), added_in_q3.non_form_errors()

@@ -237,3 +237,14 @@ def test_hours_given_back_count_in_the_corrected_entrys_quarter(premier, csm):
 
     assert (first.quarter.usage.used, second.quarter.usage.used) == (D(6), D(0))
     assert first.year.usage.used == D(6)
+
+
+def test_changes_to_different_fields_of_one_entry_both_stay(premier, csm):
+    entry = log(premier, csm, date(2026, 4, 1), "2")
+    stale = TimeEntry.objects.get(pk=entry.pk)
+
+    time_entry_change(entry=entry, changes={"description": "Workshop"}, by=csm, now=NOW)
+    time_entry_change(entry=stale, changes={"hours": "3"}, by=csm, now=NOW)
+
+    entry.refresh_from_db()
+    assert (entry.description, entry.hours) == ("Workshop", D(3))
