@@ -14,9 +14,6 @@ is deleted again with `time_entry_delete`, which puts every split back as it was
 """
 
 import argparse
-import csv
-import importlib
-import io
 import json
 import os
 import random
@@ -31,7 +28,7 @@ import _django
 import hours_dataset
 from django.db import connection
 
-from cso.selectors.overage import COLUMNS, OverageFilter, overage_export_sql, overage_rows
+from cso.selectors.overage import COLUMNS, OverageFilter, overage_export_sql
 
 EVERYTHING = OverageFilter(period_start=date(2000, 1, 1), period_end=date(2100, 12, 31))
 RUNS = 3
@@ -70,37 +67,11 @@ def export_copy(out) -> tuple[int, str]:
     return lines - 1, "COPY (export query) TO STDOUT WITH CSV"
 
 
-def _csv_chunks_fallback(criteria: OverageFilter):
-    """overage_rows + csv.writer, a chunk every 500 rows (when the API has no generator)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for count, row in enumerate(overage_rows(criteria), start=1):
-        writer.writerow([row[column] for column in COLUMNS])
-        if count % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
-    yield buffer.getvalue()
-
-
-def _api_csv_chunks():
-    """The API's own CSV generator, wherever the API keeps it; None if it has none."""
-    for module in ("cso.api.finance", "cso.api.ledger"):
-        try:
-            return importlib.import_module(module).overage_csv_chunks
-        except (ImportError, AttributeError):
-            continue
-    return None
-
-
 def export_stream(out) -> tuple[int, str]:
-    generator = _api_csv_chunks()
-    if generator is not None:
-        chunks = generator(EVERYTHING)
-        source = f"{generator.__module__}.{generator.__name__}"
-    else:
-        chunks, source = _csv_chunks_fallback(EVERYTHING), "overage_rows + csv.writer"
+    """The API's own streaming CSV (what `GET /api/v1/overage-export/` sends)."""
+    from cso.api.finance import overage_csv_chunks
+
+    chunks, source = overage_csv_chunks(EVERYTHING), "cso.api.finance.overage_csv_chunks"
     lines = 0
     for chunk in chunks:
         lines += chunk.count("\n")
@@ -212,7 +183,7 @@ def child(kind: str) -> None:
     if kind == "resource":
         import import_export.resources  # noqa: F401
     elif kind == "stream":
-        _api_csv_chunks()
+        import cso.api.finance  # noqa: F401
     connection.ensure_connection()
     before = memory()
     with open(os.devnull, "wb") as out:

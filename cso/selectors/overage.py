@@ -55,11 +55,19 @@ _BILLING_DAY = (
 )
 
 
-def _rate(day_column: str) -> str:
+# Each agreed rate with the day the next one takes over, so a day finds its rate by a join
+# rather than by a lookup per entry.
+_RATE_PERIODS = (
+    "(SELECT contract_id, hourly_rate, effective_from, "
+    "LEAD(effective_from) OVER (PARTITION BY contract_id ORDER BY effective_from) AS next_from "
+    "FROM cso_overagerate)"
+)
+
+
+def _rate_join(day: str) -> str:
     return (
-        "(SELECT r.hourly_rate FROM cso_overagerate r "
-        "WHERE r.contract_id = s.contract_id AND r.effective_from <= " + day_column + " "
-        "ORDER BY r.effective_from DESC LIMIT 1)"
+        f"LEFT JOIN {_RATE_PERIODS} r ON r.contract_id = s.contract_id "
+        f"AND r.effective_from <= {day} AND (r.next_from IS NULL OR {day} < r.next_from) "
     )
 
 
@@ -78,20 +86,25 @@ def overage_export_sql(criteria: OverageFilter, amount_in_sql: bool = False) -> 
 
     entries = (
         "SELECT e.subscription_id, e.line_of_business_id AS lob_id, e.quarter_index, "
-        "e.quarter_start, e.quarter_end, " + _rate(_BILLING_DAY) + " AS rate, "
+        "e.quarter_start, e.quarter_end, r.hourly_rate AS rate, "
         "e.included_hours AS included, e.overage_hours AS overage, "
         "e.additional_cost_hours AS additional, 0 AS travel "
         "FROM cso_timeentry e "
         "JOIN cso_packagesubscription s ON s.id = e.subscription_id "
-        "JOIN cso_contract c ON c.id = s.contract_id WHERE " + scope("e")
+        "JOIN cso_contract c ON c.id = s.contract_id "
+        + _rate_join(_BILLING_DAY)
+        + "WHERE "
+        + scope("e")
     )
     expenses = (
         "SELECT t.subscription_id, t.line_of_business_id, t.quarter_index, t.quarter_start, "
-        "t.quarter_end, " + _rate("t.incurred_on") + ", 0, 0, 0, t.amount "
+        "t.quarter_end, r.hourly_rate, 0, 0, 0, t.amount "
         "FROM cso_travelexpense t "
         "JOIN cso_packagesubscription s ON s.id = t.subscription_id "
         "JOIN cso_contract c ON c.id = s.contract_id "
-        "WHERE t.status = 'approved' AND " + scope("t")
+        + _rate_join("t.incurred_on")
+        + "WHERE t.status = 'approved' AND "
+        + scope("t")
     )
     having = (
         " HAVING ROUND(SUM(x.overage) + SUM(x.additional), 2) <> 0" if criteria.overage_only else ""

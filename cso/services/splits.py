@@ -91,48 +91,58 @@ def _stored_values(split: Split) -> dict:
     }
 
 
-def _refuse_closed_changes(subscription, changed: list[TimeEntry], stored: dict) -> None:
+def _refuse_closed_changes(subscription, changed: dict[int, dict], stored: dict) -> None:
     """What finance closed is billed: no recomputation may move a closed quarter's split."""
-    if not changed:
+    # A new entry has no split yet (year_index 0); the checks on logging keep it out of closed
+    # quarters. Only entries split before can move.
+    moved = [pk for pk in changed if stored[pk]["year_index"]]
+    if not moved:
         return
     closed = set(
         QuarterClosing.objects.filter(contract_id=subscription.contract_id).values_list(
             "quarter_index", flat=True
         )
     )
-    for entry in changed:
-        was = stored[entry.pk]
-        # A new entry has no split yet (year_index 0); the checks on logging keep it out of
-        # closed quarters.
-        if was["year_index"] and was["quarter_index"] in closed:
+    for pk in moved:
+        if (quarter := stored[pk]["quarter_index"]) in closed:
             raise ValueError(
-                f"This would change what closed quarter {was['quarter_index']} billed "
-                f"(entry {entry.pk}); log an adjusting entry in an open quarter instead."
+                f"This would change what closed quarter {quarter} billed (entry {pk}); log an "
+                "adjusting entry in an open quarter instead."
             )
 
 
-def subscription_splits_refresh(subscription: PackageSubscription) -> int:
-    """Recompute every entry's split; write the ones that changed. Returns how many changed.
+def subscription_splits_apply(subscription: PackageSubscription) -> dict[int, dict]:
+    """Recompute every entry's split and write the ones that changed; returns those, by id.
 
     Raises ValueError (from the budget) when an entry cannot be applied, such as a give-back
-    larger than its quarter holds.
+    larger than the corrected entry holds, or when a closed quarter's split would move.
     """
     budget, kinds = subscription_budget(subscription)
     fields = ["pk", "worked_on", "logged_at", "hours", "entitlement_id", "expansion_scope_id"]
     fields.append("adjusts_id")
     rows = list(
-        TimeEntry.objects.filter(subscription=subscription).values(
-            *fields, "year_index", "limited_by", "quarter_index", *_STORED
-        )
+        TimeEntry.objects.filter(subscription=subscription)
+        .order_by()  # budget_split applies them in its own order
+        .values(*fields, "year_index", "limited_by", "quarter_index", *_STORED)
     )
     stored = {row["pk"]: row for row in rows}
-    changed = []
+    changed = {}
     for split in budget_split(budget, (_as_entry(row, kinds) for row in rows)):
         values = _stored_values(split)
         row = stored[split.entry_id]
         if any(row[name] != value for name, value in values.items()):
-            changed.append(TimeEntry(pk=split.entry_id, **values))
+            changed[split.entry_id] = values
     _refuse_closed_changes(subscription, changed, stored)
-    if changed:
-        TimeEntry.objects.bulk_update(changed, _SPLIT_COLUMNS, batch_size=500)
-    return len(changed)
+    if len(changed) <= 3:
+        # The usual case, a new entry at the end: plain updates beat a CASE over many rows.
+        for pk, values in changed.items():
+            TimeEntry.objects.filter(pk=pk).update(**values)
+    else:
+        rows = [TimeEntry(pk=pk, **values) for pk, values in changed.items()]
+        TimeEntry.objects.bulk_update(rows, _SPLIT_COLUMNS, batch_size=500)
+    return changed
+
+
+def subscription_splits_refresh(subscription: PackageSubscription) -> int:
+    """Recompute the subscription's splits; returns how many entries changed."""
+    return len(subscription_splits_apply(subscription))

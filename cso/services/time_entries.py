@@ -30,7 +30,7 @@ from ..models import (
     TimeEntry,
 )
 from ..quarters import quarter_containing
-from .splits import subscription_splits_refresh
+from .splits import subscription_splits_apply
 
 EXPANSION_PROGRAM = "expansion"
 MAX_HOURS_PER_ENTRY = Decimal("24")
@@ -227,9 +227,9 @@ def _lock(subscription: PackageSubscription) -> PackageSubscription:
     )
 
 
-def _refresh(subscription: PackageSubscription) -> None:
+def _refresh(subscription: PackageSubscription) -> dict[int, dict]:
     try:
-        subscription_splits_refresh(subscription)
+        return subscription_splits_apply(subscription)
     except ValueError as error:
         raise ValidationError({"hours": [str(error)]}) from error
 
@@ -280,9 +280,10 @@ def time_entry_log(
             logged_at=now,
             **_period_fields(subscription, fields.worked_on),
         )
-        _refresh(subscription)
+        changed = _refresh(subscription)
         _queue_alerts(subscription.pk)
-    entry.refresh_from_db()
+    for name, value in changed[entry.pk].items():  # a new entry's split always changes
+        setattr(entry, name, value)
     return entry
 
 
