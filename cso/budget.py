@@ -49,11 +49,16 @@ class Limit(StrEnum):
 
 
 class Allowance(NamedTuple):
-    """Hours for one kind of work inside the package's hours, and prepaid hours beyond them."""
+    """Hours for one kind of work inside the package's hours, and prepaid hours beyond them.
+
+    An allowance outside the package's hours (`outside_package`) is paid for on its own: its
+    hours are prepaid, use none of the quarter or the year, and hours past it are overage.
+    """
 
     hours: Decimal
     period: AllowancePeriod
     prepaid_hours: Decimal = ZERO
+    outside_package: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +137,21 @@ class _Ledger:
             self.allowance[key] = self.allowance.get(key, ZERO) + included
 
 
+def _use_outside(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
+    key = ledger.allowance_key(entry.allowance, year)
+    room = ledger.allowances[entry.allowance].hours - ledger.allowance.get(key, ZERO)
+    prepaid = max(min(entry.hours, room), ZERO)
+    ledger.allowance[key] = ledger.allowance.get(key, ZERO) + prepaid
+    overage = entry.hours - prepaid
+    ledger.held[entry.id] = [quarter, year, entry.allowance, overage, prepaid, ZERO, ZERO]
+    limited_by = Limit.ALLOWANCE if overage else None
+    return Split(entry.id, quarter, year, ZERO, overage, ZERO, limited_by, prepaid)
+
+
 def _use(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
     budget = ledger.budget
+    if entry.allowance is not None and ledger.allowances[entry.allowance].outside_package:
+        return _use_outside(ledger, entry, quarter, year)
     room = {
         Limit.QUARTER: budget.quarterly_hours - ledger.quarter.get(quarter, ZERO),
         Limit.YEAR: budget.annual_hours - ledger.year.get(year, ZERO),
@@ -183,7 +201,10 @@ def _give_back(ledger: _Ledger, entry: Entry, quarter: int, year: int) -> Split:
     overage, prepaid, included, additional = given
     ledger.held[entry.adjusts] = [original_quarter, original_year, allowance, *parts]
     # Hours go back to the allowance the corrected entry used, whatever the correction names.
-    if prepaid:
+    if prepaid and ledger.allowances[allowance].outside_package:
+        key = ledger.allowance_key(allowance, original_year)
+        ledger.allowance[key] -= prepaid
+    elif prepaid:
         ledger.prepaid[allowance] -= prepaid
     ledger.add(original_quarter, original_year, allowance, -included)
     return Split(entry.id, quarter, year, -included, -overage, -additional, None, -prepaid)

@@ -37,11 +37,12 @@ def subscription_budget(subscription: PackageSubscription) -> tuple[Budget, dict
     for pk, kind, hours, within in special:
         if kind == EntitlementKind.ADDITIONAL_COST:
             kinds[pk] = kind
-        elif within:
-            # Tables 3 and 4: an allowance per contract year inside the package's hours.
+        else:
+            # Tables 3 and 4: an allowance per contract year, inside the package's hours unless
+            # the catalog says otherwise.
             kinds[pk] = kind
             allowances[entitlement_allowance_key(pk)] = Allowance(
-                hours, AllowancePeriod.CONTRACT_YEAR
+                hours, AllowancePeriod.CONTRACT_YEAR, outside_package=not within
             )
     pack = getattr(subscription, "expansion_pack", None)
     if pack is not None:

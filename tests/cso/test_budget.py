@@ -200,6 +200,37 @@ def test_bought_expansion_hours_cover_what_the_pack_cannot_before_any_overage():
     ]
 
 
+def test_an_allowance_outside_the_package_is_prepaid_and_uses_no_package_hours():
+    budget = Budget(
+        date(2026, 1, 1),
+        date(2027, 12, 31),
+        D("25"),
+        D("100"),
+        {"workshops": Allowance(D("10"), AllowancePeriod.CONTRACT_YEAR, outside_package=True)},
+    )
+
+    splits = budget_split(
+        budget,
+        [
+            entry(1, date(2026, 2, 1), "8", allowance="workshops"),
+            entry(2, date(2026, 2, 2), "25"),
+            entry(3, date(2026, 2, 3), "4", allowance="workshops"),
+            entry(4, date(2026, 2, 4), "-4", allowance="workshops", adjusts=3),
+            entry(5, date(2026, 2, 5), "3", allowance="workshops"),
+            entry(6, date(2027, 2, 1), "10", allowance="workshops"),
+        ],
+    )
+
+    assert [(s.included, s.prepaid, s.overage, s.limited_by) for s in splits] == [
+        (D("0"), D("8"), D("0"), None),
+        (D("25"), D("0"), D("0"), None),
+        (D("0"), D("2"), D("2"), Limit.ALLOWANCE),
+        (D("0"), D("-2"), D("-2"), None),
+        (D("0"), D("2"), D("1"), Limit.ALLOWANCE),
+        (D("0"), D("10"), D("0"), None),
+    ]
+
+
 def test_a_give_back_credits_the_corrected_entrys_overage_first_then_frees_its_quarter():
     splits = budget_split(
         PREMIER,
