@@ -5,6 +5,7 @@ without editing customers' data; customer admins and members belong to one or mo
 through a membership.
 """
 
+import secrets
 from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -81,12 +82,28 @@ class User(AbstractUser):
         return self.role == self.Role.FINANCE
 
 
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class Organization(models.Model):
     """A customer of the Customer Success Offerings."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    review_reminder_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days before a review is due that the first reminder goes out."
+    )
+    review_reminder_last_days = models.PositiveSmallIntegerField(
+        default=1, help_text="Days before a review is due that the last reminder goes out."
+    )
+    calendar_token = models.CharField(
+        max_length=64,
+        default=new_calendar_token,
+        unique=True,
+        help_text="Secret in the address of the customer's review calendar feed.",
+    )
     csms = models.ManyToManyField(
         User,
         blank=True,
@@ -100,6 +117,14 @@ class Organization(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="organization_name_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(review_reminder_last_days__lte=models.F("review_reminder_days")),
+                name="organization_reminder_days_in_order",
+                violation_error_message=(
+                    "The last reminder comes after the first: give it fewer days before the "
+                    "due date."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -59,5 +59,6 @@ def premier(catalog, csm, customer_admin):
         overage_rate="150.00",
         subscriptions=[SubscriptionSpec("premier", [retail, wholesale])],
         reference="NW-2026",
+        signed_at=NOW,
     )
     return contract.subscriptions.get()

@@ -16,6 +16,7 @@ from .contracts import (
     SubscriptionEntitlement,
     SubscriptionExpansionPack,
 )
+from .deliverables import Occurrence, OccurrenceReminder
 from .expansion import ExpansionScope
 from .expenses import TravelExpense
 from .ledger import ConsumptionAlert, QuarterClosing, TimeEntry
@@ -23,6 +24,8 @@ from .ledger import ConsumptionAlert, QuarterClosing, TimeEntry
 __all__ = [
     "ConsumptionAlert",
     "ExpansionScope",
+    "Occurrence",
+    "OccurrenceReminder",
     "QuarterClosing",
     "TimeEntry",
     "TravelExpense",

@@ -211,7 +211,10 @@ def subscription_signed_fields(package: Package) -> dict:
 
 
 def subscription_terms_copy(subscription: PackageSubscription) -> None:
-    """Copy the package's current entitlements into the subscription (terms as signed)."""
+    """Copy the package's current entitlements into the subscription (terms as signed), and
+    write the term's deliverable schedule from them."""
+    from .schedules import schedule_create
+
     package = subscription.package
     SubscriptionEntitlement.objects.bulk_create(
         SubscriptionEntitlement(
@@ -234,6 +237,7 @@ def subscription_terms_copy(subscription: PackageSubscription) -> None:
             deployments=pack.deployments,
             hours=pack.hours,
         )
+    schedule_create(subscription=subscription, now=subscription.contract.signed_at)
 
 
 REFERENCE_LENGTH = 60  # Contract.reference
