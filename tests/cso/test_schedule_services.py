@@ -102,3 +102,24 @@ def test_reviews_due_after_signing_wait_for_their_first_reminder(premier):
     upcoming = occurrences(premier, "quarterly_business_review").last()
 
     assert (upcoming.next_reminder_kind, upcoming.next_reminder_on) == ("ahead", date(2026, 12, 24))
+
+
+def test_a_renewal_gets_the_next_terms_schedule_and_a_catalog_edit_rewrites_none(premier):
+    from cso.models import Entitlement
+    from cso.services.contracts import contract_renew
+
+    signed = list(Occurrence.objects.filter(subscription=premier).values_list("pk", "due_on"))
+    catalog_plan = Entitlement.objects.get(
+        package__code="premier", deliverable__code="customer_account_plan"
+    )
+    catalog_plan.frequency = "monthly"
+    catalog_plan.save()
+
+    renewal = contract_renew(contract=premier.contract, signed_at=NOW)
+    renewed = renewal.subscriptions.get()
+
+    assert list(Occurrence.objects.filter(subscription=premier).values_list("pk", "due_on")) == (
+        signed
+    )
+    assert occurrences(renewed, "customer_account_plan").count() == 12  # the catalog of its day
+    assert occurrences(renewed, "customer_account_plan").first().due_on == date(2027, 1, 31)
