@@ -34,4 +34,9 @@ app.conf.beat_schedule = {
         "task": "cso.tasks.sweep_consumption_alerts",
         "schedule": crontab(minute="*/30"),
     },
+    # Every 15 minutes: a customer's day starts on the quarter hour in some time zones.
+    "review-reminders": {
+        "task": "cso.tasks.send_review_reminders",
+        "schedule": crontab(minute="*/15"),
+    },
 }

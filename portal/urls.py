@@ -20,6 +20,7 @@ urlpatterns = [
         views.travel_expense_decision,
         name="decide-travel-expense",
     ),
+    path("calendar/<slug:token>.ics", views.review_calendar, name="review-calendar"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("portal.api")),

@@ -1,5 +1,5 @@
 """The signed-in home page: a customer's package dashboard, with its hour bank and the expansion
-scopes and T&E that await the customer's decision."""
+scopes and T&E that await the customer's decision; and the customer's review calendar feed."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,13 +10,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 from accounts.selectors import organization_ids_visible_to, sees_all_customers
+from cso.calendars import organization_review_feed
 from cso.models import Deliverable, ExpansionScope, PackageSubscription, TravelExpense
 from cso.quarters import Period, quarter_containing, year_containing
 from cso.selectors import overage_rate_on, subscriptions_active_for
@@ -211,3 +213,17 @@ def travel_expense_decision(request, pk: int):
         verb = "approved" if approve else "declined"
         messages.success(request, f"You {verb} '{expense.description}' ({expense.amount}).")
     return _back(expense.subscription_id)
+
+
+# --- The customer's review calendar -------------------------------------------------------------
+
+
+@require_safe
+def review_calendar(request, token: str):
+    """The customer's reviews as an iCalendar feed. Calendar apps subscribe without signing in,
+    so the secret token in the address is the key; an unknown token is simply not found."""
+    organization = get_object_or_404(Organization, calendar_token=token)
+    body = organization_review_feed(organization, now=timezone.now())
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{organization.slug}-reviews.ics"'
+    return response
