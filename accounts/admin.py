@@ -8,13 +8,15 @@ superusers change everything and finance changes nothing.
 from operator import attrgetter
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Count
+from django.urls import reverse
 
-from .models import LineOfBusiness, Membership, Organization, User
+from .models import LineOfBusiness, Membership, Organization, User, new_calendar_token
 from .selectors import organizations_editable_by
 from .services import organization_csm_assign
 
@@ -191,9 +193,56 @@ class OrganizationAdmin(CustomerScopedAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("csms",)
-    fields = ("name", "slug", "time_zone", "csms", "created_at")
-    readonly_fields = ("created_at",)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "time_zone", "csms", "created_at")}),
+        (
+            "Review reminders",
+            {
+                "fields": ("review_reminder_days", "review_reminder_last_days"),
+                "description": "Reviews remind the assigned CSMs and the customer's contacts "
+                "this many days before they are due, then on the day and once overdue.",
+            },
+        ),
+    )
+    readonly_fields = ("created_at", "calendar_feed")
     inlines = (LineOfBusinessInline, OrganizationMembershipInline)
+    actions = ("calendar_address_renew",)
+
+    def get_fieldsets(self, request, obj=None):
+        # The feed's address is a secret: shown to those who look after the customer.
+        if obj is None or not may_edit_customer(request, obj.pk):
+            return self.fieldsets
+        (main, reminders) = self.fieldsets
+        fields = (*reminders[1]["fields"], "calendar_feed")
+        return (main, (reminders[0], {**reminders[1], "fields": fields}))
+
+    @admin.display(description="review calendar feed")
+    def calendar_feed(self, organization: Organization) -> str:
+        path = reverse("review-calendar", args=[organization.calendar_token])
+        return settings.PORTAL_BASE_URL + path
+
+    @admin.action(description="Issue new review calendar addresses", permissions=["change"])
+    def calendar_address_renew(self, request, queryset):
+        """When an address has leaked: the old one stops working at once."""
+        renewed = []
+        for organization in queryset:
+            if not self.has_change_permission(request, organization):
+                self.message_user(
+                    request,
+                    f"{organization.name} keeps its address: it is not one of your customers.",
+                    messages.ERROR,
+                )
+                continue
+            organization.calendar_token = new_calendar_token()
+            organization.save(update_fields=["calendar_token"])
+            renewed.append(organization.name)
+        if renewed:
+            self.message_user(
+                request,
+                f"New review calendar address for {', '.join(renewed)}; the old one no longer "
+                "works. Give the customer's contacts the new one.",
+                messages.SUCCESS,
+            )
 
     def get_queryset(self, request):
         return (

@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.auth import ObtainTokenView
 from accounts.api.views import MeView, OrganizationViewSet
-from cso.api import finance, ledger
+from cso.api import finance, ledger, schedules
 from cso.api import views as cso
 
 router = DefaultRouter()
@@ -20,6 +20,7 @@ router.register("time-entries", ledger.TimeEntryViewSet, basename="time-entry")
 router.register("expansion-scopes", ledger.ExpansionScopeViewSet, basename="expansion-scope")
 router.register("travel-expenses", ledger.TravelExpenseViewSet, basename="travel-expense")
 router.register("quarter-closings", finance.QuarterClosingViewSet, basename="quarter-closing")
+router.register("occurrences", schedules.OccurrenceViewSet, basename="occurrence")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
@@ -28,6 +29,11 @@ urlpatterns = [
         "subscriptions/<int:pk>/consumption/",
         ledger.SubscriptionConsumptionView.as_view(),
         name="subscription-consumption",
+    ),
+    path(
+        "subscriptions/<int:pk>/schedule-summary/",
+        schedules.SubscriptionScheduleSummaryView.as_view(),
+        name="subscription-schedule-summary",
     ),
     path("overage-export/", finance.OverageExportView.as_view(), name="overage-export"),
     *router.urls,

@@ -16,6 +16,7 @@ from cso.quarters import default_term_end
 from cso.services.contracts import SubscriptionSpec, contract_create
 
 from .demo_hours import demo_finance_close, demo_hours_log, demo_requests_awaiting_customer
+from .demo_schedules import demo_schedule_history
 
 DEMO_PASSWORD = "portal-demo-2026"
 
@@ -129,6 +130,7 @@ def demo_load(*, today: date) -> list[DemoLogin]:
         signed.append((fabrikam_contract, 0.6))
     for contract, intensity in signed:
         demo_hours_log(contract=contract, csm=csm, today=today, intensity=intensity)
+    demo_schedule_history(contracts=[contract for contract, _ in signed], csm=csm, today=today)
     if signed:
         demo_finance_close(finance=finance, today=today)
     if created_northwind:

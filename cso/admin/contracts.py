@@ -38,6 +38,7 @@ from ..models import (
 )
 from ..selectors import overage_rate_current
 from ..services.contracts import contract_renew
+from .schedules import schedule_summary_table
 
 # Packages and rates ------------------------------------------------------------------------
 
@@ -295,6 +296,7 @@ class PackageSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "quarterly_hours",
         "annual_hours",
         "catalog_version",
+        "entitled_vs_delivered",
     )
     readonly_fields = fields
     inlines = (SubscriptionExpansionPackInline, SubscriptionEntitlementInline)
@@ -305,3 +307,7 @@ class PackageSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="lines of business")
     def covered_lines(self, subscription: PackageSubscription) -> str:
         return ", ".join(line.name for line in subscription.lines_of_business.all())
+
+    @admin.display(description="deliverables: entitled vs delivered (Section 3)")
+    def entitled_vs_delivered(self, subscription: PackageSubscription) -> str:
+        return schedule_summary_table(subscription)

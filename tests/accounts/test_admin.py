@@ -63,6 +63,8 @@ def organization_post(organization=None, *, name="Initech", slug="initech", csms
         "slug": slug,
         "time_zone": "Europe/Paris",
         "csms": [csm.pk for csm in csms],
+        "review_reminder_days": 7,
+        "review_reminder_last_days": 1,
         **formset("lines_of_business", list(lines), initial=len(lines)),
         **formset("memberships", []),
         "_save": "Save",
