@@ -15,6 +15,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 
 from .models import LineOfBusiness, Membership, Organization, User, new_calendar_token
 from .selectors import organizations_editable_by
@@ -262,6 +263,12 @@ class OrganizationAdmin(CustomerScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        if change and {"review_reminder_days", "review_reminder_last_days"} & set(
+            form.changed_data
+        ):
+            from cso.services.schedules import review_reminders_replan
+
+            review_reminders_replan(organization=form.instance, now=timezone.now())
         # After the form's own CSM list is saved, or saving it would undo the assignment.
         # Superusers edit every customer already and choose its CSMs in the form.
         if not change and request.user.is_csm and not request.user.is_superuser:

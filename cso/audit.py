@@ -1,5 +1,5 @@
-"""The audit trail (Finance): who changed time entries, rates, closings, scopes and T&E, when,
-and each field before and after.
+"""The audit trail: who changed time entries, rates, closings, scopes, T&E and scheduled
+deliverables, when, and each field before and after.
 
 django-auditlog records every save and delete of these models. The services run their writes
 inside `audit_actor(by)`, so the trail names the person also when the change comes from an
@@ -24,7 +24,14 @@ SPLIT_FIELDS = [
 
 
 def register_models() -> None:
-    from .models import ExpansionScope, OverageRate, QuarterClosing, TimeEntry, TravelExpense
+    from .models import (
+        ExpansionScope,
+        Occurrence,
+        OverageRate,
+        QuarterClosing,
+        TimeEntry,
+        TravelExpense,
+    )
 
     if auditlog.contains(TimeEntry):
         return
@@ -32,6 +39,8 @@ def register_models() -> None:
     auditlog.register(OverageRate)
     auditlog.register(QuarterClosing)
     auditlog.register(ExpansionScope)
+    # Deliverables as delivered, moved or skipped; the reminder bookkeeping is the sweep's.
+    auditlog.register(Occurrence, exclude_fields=["next_reminder_on", "next_reminder_kind"])
     auditlog.register(
         TravelExpense, exclude_fields=["quarter_index", "quarter_start", "quarter_end"]
     )

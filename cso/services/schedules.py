@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from accounts.selectors import organizations_editable_by
 
+from ..audit import audit_actor
 from ..models import (
     EntitlementKind,
     Occurrence,
@@ -111,7 +112,7 @@ def occurrence_reschedule(
     """Move an occurrence within its period (Section 3: never beyond the frequency)."""
     now = now or timezone.now()
     _require_editor(by, occurrence)
-    with transaction.atomic():
+    with transaction.atomic(), audit_actor(by):
         occurrence = _locked(occurrence)
         _require_scheduled(occurrence)
         if not occurrence.period_start <= due_on <= occurrence.period_end:
@@ -146,7 +147,7 @@ def occurrence_deliver(
     """Mark an occurrence delivered, with the day, notes and the time logged for it."""
     now = now or timezone.now()
     _require_editor(by, occurrence)
-    with transaction.atomic():
+    with transaction.atomic(), audit_actor(by):
         occurrence = _locked(occurrence)
         _require_scheduled(occurrence)
         organization = occurrence.subscription.contract.organization
@@ -171,7 +172,7 @@ def occurrence_skip(*, occurrence: Occurrence, reason: str, by: User) -> Occurre
     _require_editor(by, occurrence)
     if not reason.strip():
         raise ValidationError({"skip_reason": ["Say why this occurrence is skipped."]})
-    with transaction.atomic():
+    with transaction.atomic(), audit_actor(by):
         occurrence = _locked(occurrence)
         _require_scheduled(occurrence)
         occurrence.status = Occurrence.Status.SKIPPED
@@ -231,5 +232,28 @@ def occurrence_book(
     occurrence_next_reminder(
         occurrence, organization, after=customer_today(organization, now) - _DAY
     )
-    occurrence.save()
+    with audit_actor(by):
+        occurrence.save()
     return occurrence
+
+
+def review_reminders_replan(*, organization: Organization, now: datetime) -> int:
+    """After a customer changes its reminder days, its scheduled reviews follow the new days.
+
+    Reminders already sent are not sent again (the sweep keeps each kind once per review).
+    """
+    today = customer_today(organization, now)
+    occurrences = list(
+        Occurrence.objects.filter(
+            subscription__contract__organization=organization,
+            is_review=True,
+            status=Occurrence.Status.SCHEDULED,
+            due_on__gte=today - _DAY,
+        ).only("pk", "due_on", "is_review", "status")
+    )
+    for occurrence in occurrences:
+        occurrence_next_reminder(occurrence, organization, after=today - _DAY)
+    Occurrence.objects.bulk_update(
+        occurrences, ["next_reminder_on", "next_reminder_kind"], batch_size=1000
+    )
+    return len(occurrences)

@@ -519,3 +519,55 @@ def test_a_leaked_calendar_address_is_replaced(premier, as_csm):
         "New review calendar address for Northwind; the old one no longer works. Give the "
         "customer's contacts the new one." in shown
     )
+
+
+def test_changing_a_customers_reminder_days_in_the_admin_moves_its_next_reminders(
+    client, premier, csm
+):
+    import time_machine
+    from django.urls import reverse
+
+    from cso.models import Occurrence
+    from tests.accounts.test_admin import organization_post
+    from tests.conftest import NOW
+
+    organization = premier.contract.organization
+    client.force_login(csm)
+    data = organization_post(name=organization.name, slug=organization.slug, csms=[csm])
+    data |= {"review_reminder_days": 14, "review_reminder_last_days": 2, "time_zone": "UTC"}
+    data |= {"lines_of_business-TOTAL_FORMS": 0, "lines_of_business-INITIAL_FORMS": 0}
+    for index, line in enumerate(organization.lines_of_business.order_by("pk")):
+        data |= {
+            "lines_of_business-TOTAL_FORMS": index + 1,
+            "lines_of_business-INITIAL_FORMS": index + 1,
+            f"lines_of_business-{index}-id": line.pk,
+            f"lines_of_business-{index}-organization": organization.pk,
+            f"lines_of_business-{index}-name": line.name,
+        }
+    memberships = organization.memberships.order_by("pk")
+    data |= {
+        "memberships-TOTAL_FORMS": len(memberships),
+        "memberships-INITIAL_FORMS": len(memberships),
+    }
+    for index, membership in enumerate(memberships):
+        data |= {
+            f"memberships-{index}-id": membership.pk,
+            f"memberships-{index}-organization": organization.pk,
+            f"memberships-{index}-user": membership.user_id,
+            f"memberships-{index}-role": membership.role,
+        }
+
+    with time_machine.travel(NOW, tick=False):
+        response = client.post(
+            reverse("admin:accounts_organization_change", args=[organization.pk]), data
+        )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    upcoming = (
+        Occurrence.objects.filter(
+            subscription=premier, entitlement__deliverable__code="quarterly_business_review"
+        )
+        .order_by("due_on")
+        .last()
+    )
+    assert upcoming.next_reminder_on.isoformat() == "2026-12-17"

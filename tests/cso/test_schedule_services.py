@@ -123,3 +123,17 @@ def test_a_renewal_gets_the_next_terms_schedule_and_a_catalog_edit_rewrites_none
     )
     assert occurrences(renewed, "customer_account_plan").count() == 12  # the catalog of its day
     assert occurrences(renewed, "customer_account_plan").first().due_on == date(2027, 1, 31)
+
+
+def test_new_reminder_days_move_the_next_reminder_of_scheduled_reviews(premier):
+    from cso.services.schedules import review_reminders_replan
+
+    organization = premier.contract.organization
+    organization.review_reminder_days = 14
+    organization.review_reminder_last_days = 2
+    organization.save()
+
+    review_reminders_replan(organization=organization, now=NOW)
+
+    upcoming = occurrences(premier, "quarterly_business_review").last()
+    assert (upcoming.next_reminder_kind, upcoming.next_reminder_on) == ("ahead", date(2026, 12, 17))
