@@ -36,6 +36,7 @@ from ..services.schedules import (
     customer_today,
     occurrence_book,
     occurrence_deliver,
+    occurrence_reopen,
     occurrence_reschedule,
     occurrence_skip,
 )
@@ -202,6 +203,15 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             occurrence_skip(
                 occurrence=occurrence, reason=given.validated_data["reason"], by=request.user
             )
+        return Response(self._out(occurrence.pk))
+
+    @extend_schema(request=None, responses=shapes.OccurrenceSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Undo a delivery or a skip recorded by mistake."""
+        occurrence = self.get_object()
+        with _service_errors():
+            occurrence_reopen(occurrence=occurrence, by=request.user, now=timezone.now())
         return Response(self._out(occurrence.pk))
 
     def _out(self, pk: int) -> dict:

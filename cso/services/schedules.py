@@ -154,6 +154,8 @@ def occurrence_deliver(
         errors: dict[str, list[str]] = {}
         if delivered_on > customer_today(organization, now):
             errors["delivered_on"] = [f"{delivered_on} has not come yet."]
+        elif delivered_on < (term_start := occurrence.subscription.contract.term_start):
+            errors["delivered_on"] = [f"{delivered_on} is before the contract term ({term_start})."]
         foreign = [e for e in time_entries if e.subscription_id != occurrence.subscription_id]
         if foreign:
             errors["time_entries"] = ["Link time logged for this package subscription only."]
@@ -179,6 +181,27 @@ def occurrence_skip(*, occurrence: Occurrence, reason: str, by: User) -> Occurre
         occurrence.skip_reason, occurrence.updated_by = reason.strip(), by
         occurrence.next_reminder_on, occurrence.next_reminder_kind = None, ""
         occurrence.save()
+    return occurrence
+
+
+def occurrence_reopen(
+    *, occurrence: Occurrence, by: User, now: datetime | None = None
+) -> Occurrence:
+    """Undo a delivery or a skip recorded by mistake: the occurrence is scheduled again."""
+    now = now or timezone.now()
+    _require_editor(by, occurrence)
+    with transaction.atomic(), audit_actor(by):
+        occurrence = _locked(occurrence)
+        if occurrence.status == Occurrence.Status.SCHEDULED:
+            raise ValidationError({"status": ["This occurrence is scheduled already."]})
+        organization = occurrence.subscription.contract.organization
+        occurrence.status = Occurrence.Status.SCHEDULED
+        occurrence.delivered_on, occurrence.skip_reason, occurrence.updated_by = None, "", by
+        occurrence_next_reminder(
+            occurrence, organization, after=customer_today(organization, now) - _DAY
+        )
+        occurrence.save()
+        occurrence.time_entries.clear()
     return occurrence
 
 

@@ -299,6 +299,22 @@ def test_the_csm_skips_with_a_reason(premier, csm):
     )
 
 
+def test_the_csm_reopens_a_skip_recorded_by_mistake(premier, csm):
+    plan = occurrences(premier, "customer_account_plan")[20]
+    as_user(csm).post(
+        f"/api/v1/occurrences/{plan.pk}/skip/", {"reason": "Wrong one"}, format="json"
+    )
+
+    reopened = as_user(csm).post(f"/api/v1/occurrences/{plan.pk}/reopen/")
+    again = as_user(csm).post(f"/api/v1/occurrences/{plan.pk}/reopen/")
+
+    assert (reopened.status_code, reopened.json()["status"]) == (200, "scheduled")
+    assert (again.status_code, again.json()) == (
+        400,
+        {"status": ["This occurrence is scheduled already."]},
+    )
+
+
 def test_customers_and_finance_do_not_change_the_schedule(premier, customer_admin, finance):
     qbr = last_qbr(premier)
 

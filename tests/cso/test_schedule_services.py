@@ -137,3 +137,28 @@ def test_new_reminder_days_move_the_next_reminder_of_scheduled_reviews(premier):
 
     upcoming = occurrences(premier, "quarterly_business_review").last()
     assert (upcoming.next_reminder_kind, upcoming.next_reminder_on) == ("ahead", date(2026, 12, 17))
+
+
+def test_a_delivery_or_skip_recorded_by_mistake_is_reopened(premier, csm):
+    from cso.services.schedules import occurrence_reopen
+
+    qbr = occurrences(premier, "quarterly_business_review").last()
+    occurrence_deliver(occurrence=qbr, delivered_on=date(2026, 11, 20), by=csm, now=NOW)
+
+    reopened = occurrence_reopen(occurrence=qbr, by=csm, now=NOW)
+    with pytest.raises(ValidationError):
+        occurrence_reopen(occurrence=qbr, by=csm, now=NOW)
+
+    assert (reopened.status, reopened.delivered_on) == ("scheduled", None)
+    assert (reopened.next_reminder_kind, reopened.next_reminder_on) == ("ahead", date(2026, 12, 24))
+
+
+def test_a_delivery_before_the_term_is_refused(premier, csm):
+    first = occurrences(premier, "customer_account_plan").first()
+
+    with pytest.raises(ValidationError) as excinfo:
+        occurrence_deliver(occurrence=first, delivered_on=date(2025, 12, 20), by=csm, now=NOW)
+
+    assert excinfo.value.message_dict == {
+        "delivered_on": ["2025-12-20 is before the contract term (2026-01-01)."]
+    }

@@ -38,7 +38,7 @@ def test_schema_is_openapi_3_and_lists_the_api():
 def test_only_the_hour_bank_and_schedules_are_written_through_the_api():
     # The catalog, customers and contracts are read-only; writes go through the hour bank's
     # services (time, expansion scopes, T&E, quarter closings) and the schedules' (reschedule,
-    # deliver, skip, book at additional cost).
+    # deliver, skip, reopen, book at additional cost).
     schema = Client().get("/api/schema/?format=json").json()
 
     methods = {
@@ -63,6 +63,7 @@ def test_only_the_hour_bank_and_schedules_are_written_through_the_api():
         ("/api/v1/occurrences/{id}/reschedule/", "post"),
         ("/api/v1/occurrences/{id}/deliver/", "post"),
         ("/api/v1/occurrences/{id}/skip/", "post"),
+        ("/api/v1/occurrences/{id}/reopen/", "post"),
     }
 
 
