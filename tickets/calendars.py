@@ -218,7 +218,8 @@ def holiday_dates(
     try:
         found = holidays_package.country_holidays(country, subdiv=subdiv, years=years)
     except NotImplementedError as error:
-        raise ValueError(f"No holidays are known for {country} {subdiv or ''}.".strip()) from error
+        place = " ".join(part for part in (country, subdiv) if part)
+        raise ValueError(f"No holidays are known for {place}.") from error
     return frozenset(found) | frozenset(extra)
 
 
