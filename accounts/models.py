@@ -6,12 +6,14 @@ through a membership.
 """
 
 import secrets
-from zoneinfo import available_timezones
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 def validate_time_zone(value: str) -> None:
@@ -129,6 +131,11 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def today(self, now: datetime) -> date:
+        """The customer's date at `now`: days (due dates, quarter ends, travel dates) are the
+        customer's days, not the server's."""
+        return timezone.localtime(now, ZoneInfo(self.time_zone)).date()
 
 
 class LineOfBusiness(models.Model):

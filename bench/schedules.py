@@ -38,7 +38,6 @@ from django.db import connection, transaction  # noqa: E402
 
 from cso.models import Occurrence, OccurrenceReminder  # noqa: E402
 from cso.reminders import reminder_next, reminder_owed, reminder_plan  # noqa: E402
-from cso.services.schedules import customer_today  # noqa: E402
 
 AS_OF = schedules_dataset.AS_OF
 # 09:45 UTC: 2026-11-23 is "today" everywhere from UTC-10 to UTC+14, so a sweep that reads up to
@@ -175,7 +174,7 @@ def _owing(now: datetime) -> list[dict]:
     owing = []
     for occurrence in candidates:
         organization = occurrence.subscription.contract.organization
-        today = customer_today(organization, now)
+        today = organization.today(now)
         plan = reminder_plan(
             occurrence.due_on,
             organization.review_reminder_days,

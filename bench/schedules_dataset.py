@@ -54,7 +54,6 @@ from cso.quarters import year_containing  # noqa: E402
 from cso.reminders import reminder_plan  # noqa: E402
 from cso.schedules import Slot, schedule_slots  # noqa: E402
 from cso.services.schedules import (  # noqa: E402
-    customer_today,
     occurrence_next_reminder,
     schedule_create,
 )
@@ -164,7 +163,7 @@ def _schedules(rng: random.Random, subscriptions: list[PackageSubscription], csm
     for subscription in subscriptions:
         contract = subscription.contract
         organization = contract.organization
-        signed_on = customer_today(organization, contract.signed_at)
+        signed_on = organization.today(contract.signed_at)
         csm_id = csms_of[organization.pk][0]
         owned = entitlements.get(subscription.pk, [])
         slots = [

@@ -18,7 +18,6 @@ from icalendar import Calendar, Event, vCalAddress, vDuration, vText
 from accounts.models import Organization
 
 from .models import Occurrence
-from .services.schedules import customer_today
 
 PRODID = "-//Customer Success Portal//Reviews//EN"
 # Calendar apps poll a subscribed feed at their own pace; these ask for twice a day.
@@ -143,7 +142,7 @@ def organization_review_feed(organization: Organization, *, now: datetime) -> by
     occurrences = (
         Occurrence.objects.filter(
             subscription__contract__organization=organization,
-            subscription__contract__term_end__gte=customer_today(organization, now),
+            subscription__contract__term_end__gte=organization.today(now),
             is_review=True,
             status__in=[Occurrence.Status.SCHEDULED, Occurrence.Status.DELIVERED],
         )

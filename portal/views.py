@@ -25,7 +25,6 @@ from cso.selectors import overage_rate_on, subscriptions_active_for
 from cso.selectors.consumption import PeriodConsumption, subscriptions_consumption
 from cso.services.expansion import Decision, expansion_scope_decide
 from cso.services.expenses import travel_expense_decide
-from cso.services.time_entries import customer_today
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,8 @@ def home(request):
     now = timezone.now()
     today = timezone.localdate(now)
     cards = [
-        _card(s, customer_today(s, now)) for s in subscriptions_active_for(request.user, today)
+        _card(s, s.contract.organization.today(now))
+        for s in subscriptions_active_for(request.user, today)
     ]
     if cards:
         _add_hour_bank(cards, request.user)

@@ -39,7 +39,6 @@ from ..selectors.schedules import (
     tally_conditions,
 )
 from ..services.schedules import (
-    customer_today,
     occurrence_book,
     occurrence_deliver,
     occurrence_reschedule,
@@ -411,7 +410,7 @@ def _period_rows(subscription_id: int, period: PeriodSummary) -> SafeString:
 def schedule_summary_table(subscription: PackageSubscription) -> SafeString:
     """The subscription's entitled vs delivered, year by year, each figure a link to the
     occurrences behind it."""
-    today = customer_today(subscription.contract.organization, timezone.now())
+    today = subscription.contract.organization.today(timezone.now())
     summary = subscription_schedule_summary(subscription, today)
     labels = ["Deliverable", "Entitlement", *(STATE_LABELS[state] for state in TALLY_FIELDS)]
     header = format_html_join("", "<th>{}</th>", ((label,) for label in labels))

@@ -32,7 +32,6 @@ from ..services.expansion import expansion_scope_decide, expansion_scope_propose
 from ..services.expenses import travel_expense_decide, travel_expense_request
 from ..services.time_entries import (
     EntryFields,
-    customer_today,
     time_entry_change,
     time_entry_delete,
     time_entry_log,
@@ -202,7 +201,9 @@ class SubscriptionConsumptionView(APIView):
         )
         query = shapes.ConsumptionQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        on = query.validated_data.get("on") or customer_today(subscription, timezone.now())
+        on = query.validated_data.get("on") or subscription.contract.organization.today(
+            timezone.now()
+        )
         consumption = subscription_consumption(subscription, on)
         return Response(shapes.ConsumptionSerializer(consumption_data(request, consumption)).data)
 

@@ -33,7 +33,6 @@ from ..selectors.schedules import (
     subscription_schedule_summary,
 )
 from ..services.schedules import (
-    customer_today,
     occurrence_book,
     occurrence_deliver,
     occurrence_reopen,
@@ -93,7 +92,7 @@ def _customer_today(now: datetime):
 
     def today(organization: Organization) -> date:
         if organization.pk not in days:
-            days[organization.pk] = customer_today(organization, now)
+            days[organization.pk] = organization.today(now)
         return days[organization.pk]
 
     return today
@@ -276,8 +275,8 @@ class SubscriptionScheduleSummaryView(APIView):
         )
         query = shapes.ScheduleSummaryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        on = query.validated_data.get("on") or customer_today(
-            subscription.contract.organization, timezone.now()
+        on = query.validated_data.get("on") or subscription.contract.organization.today(
+            timezone.now()
         )
         summary = subscription_schedule_summary(
             subscription, on, by_quarter=query.validated_data["by_quarter"]

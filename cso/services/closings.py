@@ -6,7 +6,6 @@ nothing logged later can move a closed quarter's split.
 """
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -22,11 +21,6 @@ from ..quarters import contract_quarters
 def _require_finance(user: User) -> None:
     if not (user.is_active and (user.is_superuser or user.role == User.Role.FINANCE)):
         raise PermissionDenied("Only finance closes quarters.")
-
-
-def _customer_today(contract: Contract, now: datetime) -> date:
-    """A quarter has ended once its last day is over where the customer is."""
-    return timezone.localtime(now, ZoneInfo(contract.organization.time_zone)).date()
 
 
 def _lock_hour_banks(contract_ids) -> None:
@@ -51,7 +45,8 @@ def quarter_close(
         raise ValidationError(
             {"quarter_index": [f"{contract.reference} has quarters 1 to {len(quarters)}."]}
         )
-    if quarter.end >= _customer_today(contract, now):
+    # A quarter has ended once its last day is over where the customer is.
+    if quarter.end >= contract.organization.today(now):
         message = f"Quarter {quarter_index} runs until {quarter.end}; close it after."
         raise ValidationError({"quarter_index": [message]})
     with transaction.atomic(), audit_actor(by):
@@ -113,7 +108,7 @@ def quarters_close_through(
             )
         )
         for contract in contracts:
-            today = _customer_today(contract, now)
+            today = contract.organization.today(now)
             for quarter in contract_quarters(contract.term_start, contract.term_end):
                 if quarter.end >= today or quarter.end > through:
                     break  # quarters close in order, up to the last one fully over

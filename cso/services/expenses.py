@@ -6,7 +6,6 @@ date at the latest. Only approved T&E reaches the finance export, and never the 
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -20,10 +19,6 @@ from ..models import PackageSubscription, QuarterClosing, TravelExpense
 from ..quarters import quarter_containing
 
 MAX_AMOUNT = Decimal("9999999999.99")
-
-
-def _today(subscription: PackageSubscription, now: datetime) -> date:
-    return timezone.localtime(now, ZoneInfo(subscription.contract.organization.time_zone)).date()
 
 
 def _closed(subscription: PackageSubscription, day: date) -> bool:
@@ -70,7 +65,7 @@ def travel_expense_request(
             f"{incurred_on} is outside the contract term {contract.term_start} to "
             f"{contract.term_end}."
         ]
-    elif incurred_on < _today(subscription, now):
+    elif incurred_on < contract.organization.today(now):
         errors["incurred_on"] = [
             "T&E needs the customer's approval in advance; request it before the travel date."
         ]
@@ -122,7 +117,7 @@ def travel_expense_decide(
         expense = TravelExpense.objects.select_for_update().get(pk=expense.pk)
         if expense.status != TravelExpense.Status.REQUESTED:
             raise ValidationError({"status": [f"Already {expense.get_status_display().lower()}."]})
-        if approve and _today(subscription, now) > expense.incurred_on:
+        if approve and subscription.contract.organization.today(now) > expense.incurred_on:
             raise ValidationError(
                 {"status": ["The travel date has passed; approval must come in advance."]}
             )

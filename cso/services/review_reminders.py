@@ -24,7 +24,6 @@ from accounts.models import Membership, Organization, User
 from ..calendars import long_day, review_facts, review_invite
 from ..models import Occurrence, OccurrenceReminder
 from ..reminders import reminder_owed, reminder_plan
-from .schedules import customer_today
 
 BATCH_SIZE = 500
 # No customer's today is later than the day at UTC+14, so the indexed range query up to that
@@ -91,7 +90,7 @@ def _remind(batch: list[Occurrence], now: datetime) -> int:
     reminders, messages, moved = [], [], []
     for occurrence in batch:
         organization = occurrence.subscription.contract.organization
-        today = customer_today(organization, now)
+        today = organization.today(now)
         if occurrence.next_reminder_on > today:
             continue  # due somewhere on earth, but not yet where this customer is
         plan = reminder_plan(

@@ -6,7 +6,6 @@ at additional cost is booked apart, flagged as such.
 """
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -28,10 +27,6 @@ from ..reminders import reminder_next, reminder_plan
 from ..schedules import schedule_slots
 
 _DAY = timedelta(days=1)
-
-
-def customer_today(organization: Organization, now: datetime) -> date:
-    return timezone.localtime(now, ZoneInfo(organization.time_zone)).date()
 
 
 def occurrence_next_reminder(
@@ -57,7 +52,7 @@ def schedule_create(*, subscription: PackageSubscription, now: datetime) -> list
     """
     contract = subscription.contract
     organization = contract.organization
-    signed_on = customer_today(organization, now)
+    signed_on = organization.today(now)
     occurrences = []
     entitlements = subscription.entitlements.filter(kind=EntitlementKind.FREQUENCY).select_related(
         "deliverable"
@@ -128,9 +123,7 @@ def occurrence_reschedule(
             )
         organization = occurrence.subscription.contract.organization
         occurrence.due_on, occurrence.updated_by = due_on, by
-        occurrence_next_reminder(
-            occurrence, organization, after=customer_today(organization, now) - _DAY
-        )
+        occurrence_next_reminder(occurrence, organization, after=organization.today(now) - _DAY)
         occurrence.save()
     return occurrence
 
@@ -152,7 +145,7 @@ def occurrence_deliver(
         _require_scheduled(occurrence)
         organization = occurrence.subscription.contract.organization
         errors: dict[str, list[str]] = {}
-        if delivered_on > customer_today(organization, now):
+        if delivered_on > organization.today(now):
             errors["delivered_on"] = [f"{delivered_on} has not come yet."]
         elif delivered_on < (term_start := occurrence.subscription.contract.term_start):
             errors["delivered_on"] = [f"{delivered_on} is before the contract term ({term_start})."]
@@ -197,9 +190,7 @@ def occurrence_reopen(
         organization = occurrence.subscription.contract.organization
         occurrence.status = Occurrence.Status.SCHEDULED
         occurrence.delivered_on, occurrence.skip_reason, occurrence.updated_by = None, "", by
-        occurrence_next_reminder(
-            occurrence, organization, after=customer_today(organization, now) - _DAY
-        )
+        occurrence_next_reminder(occurrence, organization, after=organization.today(now) - _DAY)
         occurrence.save()
         occurrence.time_entries.clear()
     return occurrence
@@ -252,9 +243,7 @@ def occurrence_book(
         updated_by=by,
     )
     organization = contract.organization
-    occurrence_next_reminder(
-        occurrence, organization, after=customer_today(organization, now) - _DAY
-    )
+    occurrence_next_reminder(occurrence, organization, after=organization.today(now) - _DAY)
     with audit_actor(by):
         occurrence.save()
     return occurrence
@@ -265,7 +254,7 @@ def review_reminders_replan(*, organization: Organization, now: datetime) -> int
 
     Reminders already sent are not sent again (the sweep keeps each kind once per review).
     """
-    today = customer_today(organization, now)
+    today = organization.today(now)
     occurrences = list(
         Occurrence.objects.filter(
             subscription__contract__organization=organization,

@@ -9,7 +9,6 @@ after commit, so a worker never sees hours that were rolled back.
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -49,11 +48,6 @@ class EntryFields:
     expansion_scope: ExpansionScope | None = None
     description: str = ""
     adjusts: TimeEntry | None = None
-
-
-def customer_today(subscription: PackageSubscription, now: datetime) -> date:
-    """Today where the customer is; 'a day that has not come yet' is judged there."""
-    return timezone.localtime(now, ZoneInfo(subscription.contract.organization.time_zone)).date()
 
 
 def _add(errors: dict, field: str, message: str) -> None:
@@ -210,7 +204,10 @@ def time_entry_check(
     """Every rule an entry must meet, all reported at once by field; returns the hours."""
     errors: dict[str, list[str]] = {}
     hours = _hours(fields.hours, subscription.hour_increment, errors)
-    _check_day(subscription, fields.worked_on, customer_today(subscription, now), errors)
+    # "A day that has not come yet" is judged where the customer is.
+    _check_day(
+        subscription, fields.worked_on, subscription.contract.organization.today(now), errors
+    )
     _check_links(subscription, fields, hours, errors, entry_id)
     _check_adjusts(subscription, fields, hours, errors)
     if errors:
