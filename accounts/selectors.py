@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import Organization, User
+from .models import Membership, Organization, User
 
 
 def sees_all_customers(user: User) -> bool:
@@ -31,3 +31,15 @@ def organizations_editable_by(user: User) -> QuerySet[Organization]:
 
 def organization_ids_visible_to(user: User) -> QuerySet:
     return organizations_visible_to(user).values("pk")
+
+
+def may_edit_organization(user: User, organization_id: int) -> bool:
+    """Whether the services let this person change the customer's data (see above)."""
+    return organizations_editable_by(user).filter(pk=organization_id).exists()
+
+
+def is_customer_admin(user: User, organization_id: int) -> bool:
+    """Customer admins decide for their organization (expansion scopes, T&E)."""
+    return Membership.objects.filter(
+        user=user, organization_id=organization_id, role=Membership.Role.ADMIN
+    ).exists()

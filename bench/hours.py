@@ -234,7 +234,8 @@ def _log_cases(ids: list[int], rng: random.Random) -> list[tuple]:
     """For each subscription, an entry on a day of its current (open) quarter, and its CSM."""
     from cso.models import PackageSubscription, Program, SubscriptionEntitlement
     from cso.quarters import quarter_containing
-    from cso.services.time_entries import EntryFields, quarter_closing_for
+    from cso.services.closings import quarter_closing_on
+    from cso.services.time_entries import EntryFields
 
     programs = list(Program.objects.exclude(code="expansion"))
     cases = []
@@ -247,7 +248,7 @@ def _log_cases(ids: list[int], rng: random.Random) -> list[tuple]:
         worked_on = quarter.start + timedelta(
             days=rng.randint(0, (hours_dataset.AS_OF - quarter.start).days)
         )
-        if quarter_closing_for(subscription, worked_on) is not None:
+        if quarter_closing_on(subscription.contract, worked_on) is not None:
             continue
         entitlement = None
         program = rng.choice(programs)

@@ -15,12 +15,20 @@ from accounts.models import Organization, User
 
 from ..audit import audit_actor
 from ..models import Contract, PackageSubscription, QuarterClosing
-from ..quarters import contract_quarters
+from ..quarters import contract_quarters, quarter_containing
 
 
 def _require_finance(user: User) -> None:
     if not (user.is_active and (user.is_superuser or user.role == User.Role.FINANCE)):
         raise PermissionDenied("Only finance closes quarters.")
+
+
+def quarter_closing_on(contract: Contract, day: date) -> QuarterClosing | None:
+    """The closing of the contract quarter a day of the term falls in, if finance closed it."""
+    if not contract.term_start <= day <= contract.term_end:
+        return None
+    index = quarter_containing(contract.term_start, contract.term_end, day).index
+    return QuarterClosing.objects.filter(contract=contract, quarter_index=index).first()
 
 
 def _lock_hour_banks(contract_ids) -> None:

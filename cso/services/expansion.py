@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from accounts.models import Membership, User
-from accounts.selectors import organizations_editable_by
+from accounts.models import User
+from accounts.selectors import is_customer_admin, may_edit_organization
 
 from ..audit import audit_actor
 from ..models import ExpansionScope, ExpansionUse, PackageSubscription
@@ -71,7 +71,7 @@ def expansion_scope_propose(
 ) -> ExpansionScope:
     """A CSM proposes a scope, or revises one the customer asked to change."""
     now = now or timezone.now()
-    if not organizations_editable_by(by).filter(pk=subscription.contract.organization_id).exists():
+    if not may_edit_organization(by, subscription.contract.organization_id):
         raise PermissionDenied("Only the customer's CSM scopes expansion work.")
     errors = _check_proposal(subscription, use, hours, title)
     if scope is not None and scope.status == ExpansionScope.Status.APPROVED:
@@ -99,10 +99,7 @@ def expansion_scope_decide(
 ) -> ExpansionScope:
     """A customer admin approves, funds the hours beyond the pack, or asks for a change."""
     now = now or timezone.now()
-    organization_id = scope.subscription.contract.organization_id
-    if not Membership.objects.filter(
-        user=by, organization_id=organization_id, role=Membership.Role.ADMIN
-    ).exists():
+    if not is_customer_admin(by, scope.subscription.contract.organization_id):
         raise PermissionDenied("Only the customer's admins decide on expansion scopes.")
     if decision not in Decision.ALL:
         raise ValidationError({"decision": [f"Choose one of: {', '.join(Decision.ALL)}."]})
@@ -139,7 +136,7 @@ def expansion_scope_decide(
 
 def expansion_hours_buy(*, subscription: PackageSubscription, hours: Decimal, by: User):
     """Section 9: additional expansion hours "can be purchased only upon renewal"."""
-    if not organizations_editable_by(by).filter(pk=subscription.contract.organization_id).exists():
+    if not may_edit_organization(by, subscription.contract.organization_id):
         raise PermissionDenied("Only the customer's CSM records expansion purchases.")
     pack = getattr(subscription, "expansion_pack", None)
     errors: dict[str, list[str]] = {}

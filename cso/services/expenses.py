@@ -11,20 +11,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import LineOfBusiness, Membership, User
-from accounts.selectors import organizations_editable_by
+from accounts.models import LineOfBusiness, User
+from accounts.selectors import is_customer_admin, may_edit_organization
 
 from ..audit import audit_actor
-from ..models import PackageSubscription, QuarterClosing, TravelExpense
+from ..models import PackageSubscription, TravelExpense
 from ..quarters import quarter_containing
+from .closings import quarter_closing_on
 
 MAX_AMOUNT = Decimal("9999999999.99")
-
-
-def _closed(subscription: PackageSubscription, day: date) -> bool:
-    contract = subscription.contract
-    index = quarter_containing(contract.term_start, contract.term_end, day).index
-    return QuarterClosing.objects.filter(contract=contract, quarter_index=index).exists()
 
 
 def _amount(value, errors: dict) -> Decimal | None:
@@ -56,7 +51,7 @@ def travel_expense_request(
     """A CSM asks the customer to approve a trip's costs before it happens."""
     now = now or timezone.now()
     contract = subscription.contract
-    if not organizations_editable_by(by).filter(pk=contract.organization_id).exists():
+    if not may_edit_organization(by, contract.organization_id):
         raise PermissionDenied("Only the customer's CSM requests T&E.")
     errors: dict[str, list[str]] = {}
     value = _amount(amount, errors)
@@ -69,7 +64,7 @@ def travel_expense_request(
         errors["incurred_on"] = [
             "T&E needs the customer's approval in advance; request it before the travel date."
         ]
-    elif _closed(subscription, incurred_on):
+    elif quarter_closing_on(contract, incurred_on) is not None:
         errors["incurred_on"] = [f"The contract quarter of {incurred_on} is closed and billed."]
     if not description.strip():
         errors["description"] = ["Say what the trip is for."]
@@ -107,11 +102,7 @@ def travel_expense_decide(
     """A customer admin approves or declines, no later than the travel date."""
     now = now or timezone.now()
     subscription = expense.subscription
-    if not Membership.objects.filter(
-        user=by,
-        organization_id=subscription.contract.organization_id,
-        role=Membership.Role.ADMIN,
-    ).exists():
+    if not is_customer_admin(by, subscription.contract.organization_id):
         raise PermissionDenied("Only the customer's admins approve T&E.")
     with transaction.atomic(), audit_actor(by):
         expense = TravelExpense.objects.select_for_update().get(pk=expense.pk)
@@ -121,7 +112,7 @@ def travel_expense_decide(
             raise ValidationError(
                 {"status": ["The travel date has passed; approval must come in advance."]}
             )
-        if approve and _closed(subscription, expense.incurred_on):
+        if approve and quarter_closing_on(subscription.contract, expense.incurred_on):
             raise ValidationError({"status": ["The trip's contract quarter is closed and billed."]})
         expense.status = TravelExpense.Status.APPROVED if approve else TravelExpense.Status.DECLINED
         expense.decided_by, expense.decided_at, expense.customer_note = by, now, note

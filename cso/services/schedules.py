@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from accounts.selectors import organizations_editable_by
+from accounts.selectors import may_edit_organization
 
 from ..audit import audit_actor
 from ..models import (
@@ -82,7 +82,7 @@ def schedule_create(*, subscription: PackageSubscription, now: datetime) -> list
 def _require_editor(user: User, occurrence_or_subscription) -> None:
     subscription = getattr(occurrence_or_subscription, "subscription", occurrence_or_subscription)
     organization_id = subscription.contract.organization_id
-    if not organizations_editable_by(user).filter(pk=organization_id).exists():
+    if not may_edit_organization(user, organization_id):
         raise PermissionDenied("Only the customer's CSM changes its schedule.")
 
 

@@ -16,7 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import LineOfBusiness, User
-from accounts.selectors import organizations_editable_by
+from accounts.selectors import may_edit_organization
 
 from ..audit import audit_actor
 from ..models import (
@@ -29,6 +29,7 @@ from ..models import (
     TimeEntry,
 )
 from ..quarters import quarter_containing
+from .closings import quarter_closing_on
 from .splits import subscription_splits_apply
 
 EXPANSION_PROGRAM = "expansion"
@@ -81,14 +82,6 @@ def closed_quarter_message(closing: QuarterClosing) -> str:
     )
 
 
-def quarter_closing_for(subscription: PackageSubscription, day: date) -> QuarterClosing | None:
-    contract = subscription.contract
-    if not contract.term_start <= day <= contract.term_end:
-        return None
-    index = quarter_containing(contract.term_start, contract.term_end, day).index
-    return QuarterClosing.objects.filter(contract=contract, quarter_index=index).first()
-
-
 def _check_day(subscription, worked_on, today: date, errors: dict) -> None:
     contract = subscription.contract
     if not contract.term_start <= worked_on <= contract.term_end:
@@ -100,7 +93,7 @@ def _check_day(subscription, worked_on, today: date, errors: dict) -> None:
         )
     elif worked_on > today:
         _add(errors, "worked_on", f"{worked_on} has not come yet; log time once it is worked.")
-    elif (closing := quarter_closing_for(subscription, worked_on)) is not None:
+    elif (closing := quarter_closing_on(contract, worked_on)) is not None:
         _add(errors, "worked_on", closed_quarter_message(closing))
 
 
@@ -188,7 +181,7 @@ def _check_adjusts(subscription, fields: EntryFields, hours, errors: dict) -> No
 
 def _require_editor(user: User, subscription: PackageSubscription) -> None:
     organization_id = subscription.contract.organization_id
-    if not organizations_editable_by(user).filter(pk=organization_id).exists():
+    if not may_edit_organization(user, organization_id):
         raise PermissionDenied(
             f"{user} does not log time for {subscription.contract.organization.name}."
         )
