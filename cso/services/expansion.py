@@ -18,6 +18,7 @@ from accounts.selectors import is_customer_admin, may_edit_organization
 
 from ..audit import audit_actor
 from ..models import ExpansionScope, ExpansionUse, PackageSubscription
+from .splits import subscription_lock, subscription_splits_save
 
 ZERO = Decimal("0")
 
@@ -105,7 +106,7 @@ def expansion_scope_decide(
         raise ValidationError({"decision": [f"Choose one of: {', '.join(Decision.ALL)}."]})
     with transaction.atomic(), audit_actor(by):
         # The subscription's lock: two scopes decided at once must not both take the pack.
-        PackageSubscription.objects.select_for_update().filter(pk=scope.subscription_id).first()
+        subscription_lock(scope.subscription)
         scope = ExpansionScope.objects.select_for_update().get(pk=scope.pk)
         if scope.status != ExpansionScope.Status.PROPOSED:
             raise ValidationError(
@@ -154,19 +155,11 @@ def expansion_hours_buy(*, subscription: PackageSubscription, hours: Decimal, by
         errors["hours"] = ["Give the hours bought as a positive number."]
     if errors:
         raise ValidationError(errors)
-    from .splits import subscription_splits_refresh
 
     with transaction.atomic(), audit_actor(by):
-        locked = (
-            PackageSubscription.objects.select_for_update(of=("self",))
-            .select_related("contract", "expansion_pack")
-            .get(pk=subscription.pk)
-        )
+        locked = subscription_lock(subscription)
         pack = locked.expansion_pack
         pack.additional_hours += hours  # read under the lock, so no purchase is lost
         pack.save(update_fields=["additional_hours"])
-        try:
-            subscription_splits_refresh(locked)
-        except ValueError as error:
-            raise ValidationError({"hours": [str(error)]}) from error
+        subscription_splits_save(locked)
     return pack

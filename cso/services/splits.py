@@ -8,6 +8,8 @@ makes two writers in the same quarter give exactly the serial result.
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+
 from ..budget import Allowance, AllowancePeriod, Budget, Entry, Split, budget_split
 from ..models import (
     EntitlementKind,
@@ -142,6 +144,24 @@ def subscription_splits_apply(subscription: PackageSubscription) -> dict[int, di
         rows = [TimeEntry(pk=pk, **values) for pk, values in changed.items()]
         TimeEntry.objects.bulk_update(rows, _SPLIT_COLUMNS, batch_size=500)
     return changed
+
+
+def subscription_lock(subscription: PackageSubscription) -> PackageSubscription:
+    """The subscription's row lock, which serializes every writer of its hour bank; returns the
+    subscription as it stands under the lock."""
+    return (
+        PackageSubscription.objects.select_for_update(of=("self",))
+        .select_related("contract__organization", "expansion_pack")
+        .get(pk=subscription.pk)
+    )
+
+
+def subscription_splits_save(subscription: PackageSubscription) -> dict[int, dict]:
+    """`subscription_splits_apply` for the services: a refusal becomes the hours' field error."""
+    try:
+        return subscription_splits_apply(subscription)
+    except ValueError as error:
+        raise ValidationError({"hours": [str(error)]}) from error
 
 
 def subscription_splits_refresh(subscription: PackageSubscription) -> int:

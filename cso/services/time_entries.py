@@ -2,7 +2,7 @@
 
 Every write checks everything first and reports each problem by field; then, in one
 transaction holding the subscription's row lock, it writes the entry and recomputes the
-subscription's split (`splits.subscription_splits_refresh`). Consumption alerts are queued
+subscription's split (`splits.subscription_splits_save`). Consumption alerts are queued
 after commit, so a worker never sees hours that were rolled back.
 """
 
@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..quarters import quarter_containing
 from .closings import quarter_closing_on
-from .splits import subscription_splits_apply
+from .splits import subscription_lock, subscription_splits_save
 
 EXPANSION_PROGRAM = "expansion"
 MAX_HOURS_PER_ENTRY = Decimal("24")
@@ -208,22 +208,6 @@ def time_entry_check(
     return hours
 
 
-def _lock(subscription: PackageSubscription) -> PackageSubscription:
-    """The subscription's row lock serializes writers of its hour bank."""
-    return (
-        PackageSubscription.objects.select_for_update(of=("self",))
-        .select_related("contract__organization", "expansion_pack")
-        .get(pk=subscription.pk)
-    )
-
-
-def _refresh(subscription: PackageSubscription) -> dict[int, dict]:
-    try:
-        return subscription_splits_apply(subscription)
-    except ValueError as error:
-        raise ValidationError({"hours": [str(error)]}) from error
-
-
 def _queue_alerts(subscription_id: int) -> None:
     from ..tasks import check_consumption_alerts
 
@@ -253,7 +237,7 @@ def time_entry_log(
     now = now or timezone.now()
     _require_editor(logged_by, subscription)
     with transaction.atomic(), audit_actor(logged_by):
-        subscription = _lock(subscription)
+        subscription = subscription_lock(subscription)
         hours = time_entry_check(subscription=subscription, fields=fields, now=now)
         entry = TimeEntry.objects.create(
             subscription=subscription,
@@ -270,7 +254,7 @@ def time_entry_log(
             logged_at=now,
             **_period_fields(subscription, fields.worked_on),
         )
-        changed = _refresh(subscription)
+        changed = subscription_splits_save(subscription)
         _queue_alerts(subscription.pk)
     for name, value in changed[entry.pk].items():  # a new entry's split always changes
         setattr(entry, name, value)
@@ -322,7 +306,7 @@ def time_entry_change(
     now = now or timezone.now()
     _require_editor(by, entry.subscription)
     with transaction.atomic(), audit_actor(by):
-        subscription = _lock(entry.subscription)
+        subscription = subscription_lock(entry.subscription)
         entry = TimeEntry.objects.select_related("subscription__contract").get(pk=entry.pk)
         _require_open(entry)
         if fields is None:
@@ -343,7 +327,7 @@ def time_entry_change(
             if name != "year_index":
                 setattr(entry, name, value)
         entry.save()
-        _refresh(subscription)
+        subscription_splits_save(subscription)
         _queue_alerts(subscription.pk)
     entry.refresh_from_db()
     return entry
@@ -353,7 +337,7 @@ def time_entry_delete(*, entry: TimeEntry, by: User) -> None:
     """Delete an entry of an open quarter; corrections to closed quarters are adjustments."""
     _require_editor(by, entry.subscription)
     with transaction.atomic(), audit_actor(by):
-        subscription = _lock(entry.subscription)
+        subscription = subscription_lock(entry.subscription)
         entry = TimeEntry.objects.select_related("subscription__contract").get(pk=entry.pk)
         _require_open(entry)
         if entry.adjustments.exists():
@@ -361,5 +345,5 @@ def time_entry_delete(*, entry: TimeEntry, by: User) -> None:
                 {"adjusts": ["Entries corrected by adjusting entries stay; adjust them again."]}
             )
         entry.delete()
-        _refresh(subscription)
+        subscription_splits_save(subscription)
         _queue_alerts(subscription.pk)
