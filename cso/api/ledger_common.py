@@ -15,12 +15,21 @@ _ORGANIZATION = F("subscription__contract__organization_id")
 
 
 @contextmanager
-def service_errors():
-    """The services' refusals, as API responses: 400 with field messages, or 403."""
+def service_errors(**renamed: str):
+    """The services' refusals, as API responses: 400 with field messages, or 403.
+
+    `renamed` maps a service's field name to the one the endpoint takes, so each message stands
+    under the field the client sent.
+    """
     try:
         yield
     except DjangoValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else error.messages
+        if hasattr(error, "error_dict"):
+            detail = {
+                renamed.get(name, name): errors for name, errors in error.message_dict.items()
+            }
+        else:
+            detail = error.messages
         raise exceptions.ValidationError(detail) from error
     except DjangoPermissionDenied as error:
         raise exceptions.PermissionDenied(str(error) or None) from error

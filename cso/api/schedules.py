@@ -6,11 +6,9 @@ the customers the user may see (another customer's occurrence is not found), the
 ValidationError becomes 400 with its field messages and their PermissionDenied 403.
 """
 
-from contextlib import contextmanager
 from datetime import date, datetime
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -73,20 +71,6 @@ class OccurrenceFilter(django_filters.FilterSet):
         ]
 
 
-@contextmanager
-def _service_errors(**renamed: str):
-    """`service_errors`, with the services' field names renamed to the ones the API takes."""
-    with service_errors():
-        try:
-            yield
-        except DjangoValidationError as error:
-            if not renamed or not hasattr(error, "error_dict"):
-                raise
-            raise DjangoValidationError(
-                {renamed.get(name, name): errors for name, errors in error.error_dict.items()}
-            ) from error
-
-
 def _customer_today(now: datetime):
     days: dict[int, date] = {}
 
@@ -141,7 +125,7 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         given.is_valid(raise_exception=True)
         data = given.validated_data
         renamed = {"entitlement": "deliverable"} if "deliverable" in data else {}
-        with _service_errors(**renamed):
+        with service_errors(**renamed):
             occurrence = occurrence_book(
                 subscription=data["subscription"],
                 entitlement=data["entitlement"],
@@ -161,7 +145,7 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         occurrence = self.get_object()
         given = shapes.OccurrenceRescheduleSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with _service_errors():
+        with service_errors():
             occurrence_reschedule(
                 occurrence=occurrence,
                 due_on=given.validated_data["due_on"],
@@ -180,7 +164,7 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         given = shapes.OccurrenceDeliverSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        with _service_errors():
+        with service_errors():
             occurrence_deliver(
                 occurrence=occurrence,
                 delivered_on=data["delivered_on"],
@@ -198,7 +182,7 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         occurrence = self.get_object()
         given = shapes.OccurrenceSkipSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        with _service_errors(skip_reason="reason"):
+        with service_errors(skip_reason="reason"):
             occurrence_skip(
                 occurrence=occurrence, reason=given.validated_data["reason"], by=request.user
             )
@@ -209,7 +193,7 @@ class OccurrenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def reopen(self, request, pk=None):
         """Undo a delivery or a skip recorded by mistake."""
         occurrence = self.get_object()
-        with _service_errors():
+        with service_errors():
             occurrence_reopen(occurrence=occurrence, by=request.user, now=timezone.now())
         return Response(self._out(occurrence.pk))
 
