@@ -63,8 +63,11 @@ class Consumption:
     year: PeriodConsumption
 
 
-# Hours given back count where the corrected entry counted them (its quarter and year).
-USAGE_DAY = Case(When(hours__lt=0, then=F("adjusts__worked_on")), default=F("worked_on"))
+def counted_in(column: str) -> Case:
+    """An entry's day or period for consumption: hours given back count where the corrected
+    entry counted them (its day, quarter and year), where they were used."""
+    return Case(When(hours__lt=0, then=F(f"adjusts__{column}")), default=F(column))
+
 
 _ROW_FIELDS = (
     "pk",
@@ -119,7 +122,7 @@ def subscriptions_consumption(
         year = consumption.year.period
         in_year |= Q(subscription_id=pk, usage_day__gte=year.start, usage_day__lte=year.end)
     rows = (
-        TimeEntry.objects.annotate(usage_day=USAGE_DAY)
+        TimeEntry.objects.annotate(usage_day=counted_in("worked_on"))
         .filter(in_year)
         .order_by("subscription_id", "worked_on", "logged_at", "pk")
         .values(*_ROW_FIELDS)

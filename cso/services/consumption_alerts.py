@@ -12,13 +12,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Sum, When
+from django.db.models import F, Sum
 from django.urls import reverse
 
 from accounts.models import Membership, User
 
 from ..models import ConsumptionAlert, PackageSubscription, TimeEntry
 from ..quarters import contract_quarters, contract_years
+from ..selectors.consumption import counted_in
 
 Kind = ConsumptionAlert.PeriodKind
 
@@ -27,17 +28,12 @@ def _thresholds() -> list[int]:
     return sorted(settings.CONSUMPTION_ALERT_THRESHOLDS)
 
 
-def _period_of(column: str) -> Case:
-    """Hours given back count in the corrected entry's period, where they were used."""
-    return Case(When(hours__lt=0, then=F(f"adjusts__{column}")), default=F(column))
-
-
 def _used_by_period(subscription: PackageSubscription) -> dict[tuple[str, int], Decimal]:
     used = F("included_hours") + F("overage_hours")
     entries = TimeEntry.objects.filter(subscription=subscription)
     totals = {}
     for kind, column in ((Kind.QUARTER, "quarter_index"), (Kind.YEAR, "year_index")):
-        rows = entries.annotate(period=_period_of(column)).values("period")
+        rows = entries.annotate(period=counted_in(column)).values("period")
         for row in rows.annotate(used=Sum(used)).order_by("period"):
             totals[kind, row["period"]] = row["used"]
     return totals
@@ -146,7 +142,7 @@ def subscriptions_due_consumption_alerts(*, now: datetime) -> list[int]:
         (Kind.YEAR, "year_index", "subscription__annual_hours"),
     ):
         rows = (
-            live.annotate(period=_period_of(column))
+            live.annotate(period=counted_in(column))
             .values("subscription_id", "period", cap)
             .annotate(used=used)
             .filter(used__gte=F(cap) * Decimal(thresholds[0]) / 100, **{f"{cap}__gt": 0})
