@@ -52,6 +52,7 @@ class User(AbstractUser):
     class Role(models.TextChoices):
         CSM = "csm", "Customer success manager"
         FINANCE = "finance", "Finance"
+        SUPPORT = "support", "Support engineer"
         CUSTOMER = "customer", "Customer"
 
     username = None
@@ -71,9 +72,12 @@ class User(AbstractUser):
         return f"{full_name} <{self.email}>" if full_name else self.email
 
     def save(self, *args, **kwargs):
-        # Staff status follows the role: CSMs and finance work in the admin, customers do not.
-        self.is_staff = self.is_superuser or self.role in {self.Role.CSM, self.Role.FINANCE}
+        # Staff status follows the role: CSMs, finance and support engineers work in the admin,
+        # customers do not.
+        self.is_staff = self.is_superuser or self.role in self.STAFF_ROLES
         super().save(*args, **kwargs)
+
+    STAFF_ROLES = frozenset({Role.CSM, Role.FINANCE, Role.SUPPORT})
 
     @property
     def is_csm(self) -> bool:
@@ -112,6 +116,15 @@ class Organization(models.Model):
         related_name="assigned_organizations",
         limit_choices_to={"role": User.Role.CSM},
         verbose_name="assigned CSMs",
+    )
+    primary_support_engineer = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="primary_for_organizations",
+        limit_choices_to={"is_staff": True},
+        help_text="Expert and Strategic: the engineer every ticket of the customer is assigned to.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -12,6 +12,8 @@ from django.contrib.auth.backends import ModelBackend
 CSM_APPS = ("accounts", "cso", "tickets")
 # Finance reads everything that carries money or hours, and changes nothing of customers' data.
 FINANCE_VIEW_APPS = ("accounts", "cso", "tickets")
+# Support engineers work tickets and read the rest.
+SUPPORT_APPS = ("tickets",)
 # The audit trail is read by both; finance also closes contract quarters (`quarter_close`).
 AUDIT_TRAIL = frozenset({"auditlog.view_logentry"})
 FINANCE_EXTRA: frozenset[str] = AUDIT_TRAIL | {"cso.add_quarterclosing"}
@@ -38,6 +40,11 @@ def role_permissions(role: str) -> frozenset[str]:
     if role == "csm":
         return _model_permissions(CSM_APPS, ("add", "change", "delete", "view")) | frozenset(
             {"django_celery_beat.view_periodictask", *AUDIT_TRAIL}
+        )
+    if role == "support":
+        # Support engineers work tickets; they read customers, contracts and hours.
+        return _model_permissions(SUPPORT_APPS, ("add", "change", "view")) | _model_permissions(
+            FINANCE_VIEW_APPS, ("view",)
         )
     if role == "finance":
         return _model_permissions(FINANCE_VIEW_APPS, ("view",)) | FINANCE_EXTRA

@@ -6,8 +6,9 @@ from .models import Membership, Organization, User
 
 
 def sees_all_customers(user: User) -> bool:
-    """Staff (CSMs, finance, superusers) read across customers; customers read only their own."""
-    return user.is_active and (user.is_superuser or user.role in {User.Role.CSM, User.Role.FINANCE})
+    """Staff (CSMs, finance, support engineers, superusers) read across customers; customers read
+    only their own."""
+    return user.is_active and (user.is_superuser or user.role in User.STAFF_ROLES)
 
 
 def organizations_visible_to(user: User) -> QuerySet[Organization]:

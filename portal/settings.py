@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Product settings ---------------------------------------------------------------------------
 CATALOG_FILE = Path(os.environ.get("CATALOG_FILE", BASE_DIR / "cso" / "catalog" / "cso.yaml"))
+# SLA policy files (tickets/policies/*.yaml), loaded by `manage.py load_sla_policies`.
+SLA_POLICY_DIR = Path(os.environ.get("SLA_POLICY_DIR", BASE_DIR / "tickets" / "policies"))
+# Share of a target's running time after which the assignee and the CSMs are warned.
+SLA_WARNING_SHARE = os.environ.get("SLA_WARNING_SHARE", "0.75")
 RENEWAL_REMINDER_DAYS = int(os.environ.get("RENEWAL_REMINDER_DAYS", "90"))
 # Percentages of a quarter's or a year's hours at which the CSM and customer admins hear of it.
 CONSUMPTION_ALERT_THRESHOLDS = tuple(

@@ -1,0 +1,212 @@
+"""A ticket's clocks, planned from its facts: which targets and escalations it has, when each is
+due, when it was met, when to warn.
+
+Pure: the facts (opening, pauses, public updates, resolution ...) and the parsed policy come in
+as plain values, the plan goes out; `tickets.services.clocks` stores it. Because every clock is
+recomputed from the facts, a severity change re-targets from the original opening and a policy
+change gives exactly the clocks the ticket would have had under the new policy.
+
+What meets each target:
+- first response, acknowledgement: the first public reply from staff;
+- time to open: the ticket's first assignment;
+- follow-up: the first public staff reply after the first response (due from the opening);
+- periodic update: each cycle starts at the opening, at a public staff reply or at a reopening,
+  and is met by the next public staff reply or by the resolution, which stops the cycles;
+- resolution: the resolution (non-bug-only targets do not apply to bugs);
+- restore: service restored, or the resolution if that comes first;
+- root cause analysis: the RCA's delivery, due from the resolution (none before it).
+Every clock but the RCA stands still while the ticket waits on the customer or is resolved.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tickets.policy_parse import Escalation, Policy, PolicyTarget
+from tickets.sla import (
+    TargetKind,
+    escalation_due_at,
+    next_update_due_at,
+    rca_due_at,
+    target_due_at,
+    warning_at,
+)
+
+Pause = tuple[datetime, datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    severity: str
+    package: str
+    is_bug: bool
+    opened_at: datetime
+    pauses: tuple[Pause, ...] = ()
+    # (resolved at, reopened at or None) for every resolution, oldest first.
+    resolutions: tuple[Pause, ...] = ()
+    staff_updates: tuple[datetime, ...] = ()  # public replies from staff, oldest first
+    assigned_at: datetime | None = None
+    restored_at: datetime | None = None
+    rca_delivered_at: datetime | None = None
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        """The resolution in force: the last one, unless the ticket was reopened since."""
+        if self.resolutions and self.resolutions[-1][1] is None:
+            return self.resolutions[-1][0]
+        return None
+
+    @property
+    def first_response_at(self) -> datetime | None:
+        return self.staff_updates[0] if self.staff_updates else None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTarget:
+    kind: TargetKind
+    cycle: int
+    duration: str
+    calendar: str
+    started_at: datetime | None
+    due_at: datetime | None
+    warning_at: datetime | None
+    met_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEscalation:
+    position: int
+    after: str
+    action: str
+    target: str
+    unless_met: str
+    due_at: datetime | None
+    stopped_at: datetime | None  # met (or resolved) in time: the rule will not fire
+
+
+def targets_plan(
+    facts: TicketFacts, policy: Policy, *, warning_share: Decimal = Decimal("0.75")
+) -> list[PlannedTarget]:
+    """Every target the policy gives the ticket's severity and package, one row per cycle."""
+    planned: list[PlannedTarget] = []
+    for target in policy.targets_for(facts.severity, facts.package):
+        if target.spec.kind is TargetKind.PERIODIC_UPDATE:
+            planned.extend(_update_cycles(facts, target, warning_share))
+        else:
+            planned.append(_single(facts, target, warning_share))
+    return planned
+
+
+def escalations_plan(
+    facts: TicketFacts, policy: Policy, targets: list[PlannedTarget]
+) -> list[PlannedEscalation]:
+    """The policy's escalation rules for the ticket, each with its due time and whether the
+    target it watches (or, naming none, the resolution) came first."""
+    met = {t.kind: t.met_at for t in targets if t.cycle == 0}
+    planned = []
+    for position, escalation in enumerate(policy.escalations_for(facts.severity, facts.package)):
+        due = escalation_due_at(escalation.rule, facts.opened_at, facts.pauses)
+        stop = _stop(escalation, met, facts.resolved_at)
+        stopped = stop if stop is not None and (due is None or stop <= due) else None
+        planned.append(
+            PlannedEscalation(
+                position=position,
+                after=str(escalation.rule.after),
+                action=escalation.rule.action.value,
+                target=escalation.rule.target,
+                unless_met=escalation.unless_met.value if escalation.unless_met else "",
+                due_at=due,
+                stopped_at=stopped,
+            )
+        )
+    return planned
+
+
+def _stop(escalation: Escalation, met: dict, resolved_at: datetime | None) -> datetime | None:
+    if escalation.unless_met is None:
+        return resolved_at
+    candidates = [m for m in (met.get(escalation.unless_met), resolved_at) if m is not None]
+    return min(candidates) if candidates else None
+
+
+def _single(facts: TicketFacts, target: PolicyTarget, share: Decimal) -> PlannedTarget:
+    spec = target.spec
+    kind = spec.kind
+    if kind is TargetKind.ROOT_CAUSE_ANALYSIS:
+        start = facts.resolved_at
+        due = rca_due_at(spec, start)
+        met = facts.rca_delivered_at if start is not None else None
+        paused: tuple[Pause, ...] = ()
+    else:
+        start, paused = facts.opened_at, facts.pauses
+        due = target_due_at(spec, start, paused, is_bug=facts.is_bug)
+        met = _met_at(facts, kind)
+    return _planned(target, 0, start, due, met, paused, share)
+
+
+def _met_at(facts: TicketFacts, kind: TargetKind) -> datetime | None:
+    if kind in (TargetKind.FIRST_RESPONSE, TargetKind.ACKNOWLEDGEMENT):
+        return facts.first_response_at
+    if kind is TargetKind.TIME_TO_OPEN:
+        return facts.assigned_at
+    if kind is TargetKind.FOLLOW_UP:
+        return facts.staff_updates[1] if len(facts.staff_updates) > 1 else None
+    if kind is TargetKind.RESOLUTION:
+        return facts.resolved_at
+    if kind is TargetKind.RESTORE:
+        moments = [m for m in (facts.restored_at, facts.resolved_at) if m is not None]
+        return min(moments) if moments else None
+    raise ValueError(f"No single target of kind {kind.value}.")
+
+
+def _update_cycles(
+    facts: TicketFacts, target: PolicyTarget, share: Decimal
+) -> Iterator[PlannedTarget]:
+    """Periodic updates: a cycle per public update, restarted at each reopening."""
+    for cycle, (start, met) in enumerate(_cycles(facts)):
+        due = next_update_due_at(target.spec, start, facts.pauses)
+        yield _planned(target, cycle, start, due, met, facts.pauses, share)
+
+
+def _cycles(facts: TicketFacts) -> Iterator[tuple[datetime, datetime | None]]:
+    """(start, met) of each update cycle, in order."""
+    resolutions = list(facts.resolutions)
+    updates = iter(facts.staff_updates)
+    update = next(updates, None)
+    start: datetime | None = facts.opened_at
+    while start is not None:
+        while update is not None and update <= start:
+            update = next(updates, None)
+        resolution = resolutions[0] if resolutions else None
+        if resolution is not None and resolution[0] <= start:
+            resolutions.pop(0)  # a resolution at the very start ends nothing new
+            continue
+        if resolution is not None and (update is None or resolution[0] <= update):
+            yield start, resolution[0]
+            resolutions.pop(0)
+            start = resolution[1]  # the reopening, or None: resolved for good
+        elif update is not None:
+            yield start, update
+            start = update
+        else:
+            yield start, None
+            start = None
+
+
+def _planned(target, cycle, start, due, met, paused, share) -> PlannedTarget:
+    spec = target.spec
+    warn = None
+    if start is not None and due is not None:
+        clock = spec.duration.clock(spec.calendar)
+        warn = warning_at(start, due, calendar=clock, paused=paused, share=share)
+    return PlannedTarget(
+        kind=spec.kind,
+        cycle=cycle,
+        duration=str(spec.duration),
+        calendar=spec.calendar.name,
+        started_at=start,
+        due_at=due,
+        warning_at=warn,
+        met_at=met,
+    )
