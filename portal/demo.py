@@ -5,7 +5,7 @@ users that already exist are left as they are.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -17,6 +17,7 @@ from cso.services.contracts import SubscriptionSpec, contract_create
 
 from .demo_hours import demo_finance_close, demo_hours_log, demo_requests_awaiting_customer
 from .demo_schedules import demo_schedule_history
+from .demo_tickets import demo_tickets
 
 DEMO_PASSWORD = "portal-demo-2026"
 
@@ -33,6 +34,7 @@ DEMO_LOGINS = (
     DemoLogin("Customer admin", "admin@northwind.example"),
     DemoLogin("Customer member", "member@northwind.example"),
     DemoLogin("Finance", "finance@demo.example"),
+    DemoLogin("Support engineer", "support@demo.example"),
 )
 
 
@@ -58,8 +60,9 @@ def _lines(organization: Organization, *names: str) -> list[LineOfBusiness]:
 
 
 @transaction.atomic
-def demo_load(*, today: date) -> list[DemoLogin]:
-    """Create the demo customers, people and contracts (requires the catalog to be loaded)."""
+def demo_load(*, today: date, now: datetime | None = None) -> list[DemoLogin]:
+    """Create the demo customers, people, contracts and tickets (requires the catalog and, for
+    the tickets, the SLA policies to be loaded). `now` places the tickets' clocks."""
     csm = _user("csm@demo.example", role=User.Role.CSM, first_name="Casey", last_name="Morgan")
     finance = _user(
         "finance@demo.example", role=User.Role.FINANCE, first_name="Frances", last_name="Lee"
@@ -135,4 +138,10 @@ def demo_load(*, today: date) -> list[DemoLogin]:
         demo_finance_close(finance=finance, today=today)
     if created_northwind:
         demo_requests_awaiting_customer(contract=northwind_contract, csm=csm, today=today)
+    engineer = _user(
+        "support@demo.example", role=User.Role.SUPPORT, first_name="Sam", last_name="Rivera"
+    )
+    if now is not None:
+        customer = User.objects.get(email="admin@northwind.example")
+        demo_tickets(customer=customer, engineer=engineer, now=now)
     return list(DEMO_LOGINS)

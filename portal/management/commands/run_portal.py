@@ -18,7 +18,7 @@ from portal.demo import DEMO_LOGINS
 
 
 class Command(BaseCommand):
-    help = "Migrate, load the catalog and demo data, then run the web app, a worker and beat."
+    help = "Migrate, load the catalog, SLA policies and demo data, then run the web app, a worker and beat."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("PORTAL_HOST", "127.0.0.1"))
@@ -31,6 +31,7 @@ class Command(BaseCommand):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_catalog", if_changed=True, verbosity=1)
+        call_command("load_sla_policies", verbosity=1)
         if not no_demo:
             call_command("load_demo", verbosity=0)
 
