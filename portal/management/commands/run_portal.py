@@ -18,7 +18,10 @@ from portal.demo import DEMO_LOGINS
 
 
 class Command(BaseCommand):
-    help = "Migrate, load the catalog, SLA policies and demo data, then run the web app, a worker and beat."
+    help = (
+        "Migrate, load the catalog, SLA policies and demo data, then run the web app, a worker "
+        "and beat."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("PORTAL_HOST", "127.0.0.1"))
