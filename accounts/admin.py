@@ -195,7 +195,19 @@ class OrganizationAdmin(CustomerScopedAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("csms",)
     fieldsets = (
-        (None, {"fields": ("name", "slug", "time_zone", "csms", "created_at")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "time_zone",
+                    "csms",
+                    "primary_support_engineer",
+                    "created_at",
+                )
+            },
+        ),
         (
             "Review reminders",
             {
