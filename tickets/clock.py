@@ -14,8 +14,11 @@ What meets each target:
   and is met by the next public staff reply or by the resolution, which stops the cycles;
 - resolution: the resolution (non-bug-only targets do not apply to bugs);
 - restore: service restored, or the resolution if that comes first;
-- root cause analysis: the RCA's delivery, due from the resolution (none before it).
-Every clock but the RCA stands still while the ticket waits on the customer or is resolved.
+- root cause analysis: the RCA delivered since the resolution in force, due from it (none
+  before it, none while reopened).
+Every clock but the RCA stands still while the ticket waits on the customer or is resolved. A
+clock stops when its target is met, so a pause that begins later does not move its due time: a
+met target keeps the due time it was held to, and a resolved ticket shows what each target was.
 """
 
 from collections.abc import Iterator
@@ -106,8 +109,9 @@ def escalations_plan(
     met = {t.kind: t.met_at for t in targets if t.cycle == 0}
     planned = []
     for position, escalation in enumerate(policy.escalations_for(facts.severity, facts.package)):
-        due = escalation_due_at(escalation.rule, facts.opened_at, facts.pauses)
         stop = _stop(escalation, met, facts.resolved_at)
+        paused = _held_until(facts.pauses, stop)
+        due = escalation_due_at(escalation.rule, facts.opened_at, paused)
         stopped = stop if stop is not None and (due is None or stop <= due) else None
         planned.append(
             PlannedEscalation(
@@ -136,13 +140,25 @@ def _single(facts: TicketFacts, target: PolicyTarget, share: Decimal) -> Planned
     if kind is TargetKind.ROOT_CAUSE_ANALYSIS:
         start = facts.resolved_at
         due = rca_due_at(spec, start)
-        met = facts.rca_delivered_at if start is not None else None
+        delivered = facts.rca_delivered_at
+        # An RCA sent before a reopening answered an earlier resolution, not this one.
+        met = delivered if start is not None and delivered and delivered >= start else None
         paused: tuple[Pause, ...] = ()
     else:
-        start, paused = facts.opened_at, facts.pauses
+        start, met = facts.opened_at, _met_at(facts, kind)
+        paused = _held_until(facts.pauses, met)
         due = target_due_at(spec, start, paused, is_bug=facts.is_bug)
-        met = _met_at(facts, kind)
     return _planned(target, 0, start, due, met, paused, share)
+
+
+def _held_until(pauses: tuple[Pause, ...], met: datetime | None) -> tuple[Pause, ...]:
+    """The pauses that held a clock stopped at `met` (its target met, its escalation stopped):
+    those begun before it, cut at it. None: the clock still runs and every pause counts."""
+    if met is None:
+        return pauses
+    return tuple(
+        (start, met if end is None or end > met else end) for start, end in pauses if start < met
+    )
 
 
 def _met_at(facts: TicketFacts, kind: TargetKind) -> datetime | None:
@@ -165,8 +181,9 @@ def _update_cycles(
 ) -> Iterator[PlannedTarget]:
     """Periodic updates: a cycle per public update, restarted at each reopening."""
     for cycle, (start, met) in enumerate(_cycles(facts)):
-        due = next_update_due_at(target.spec, start, facts.pauses)
-        yield _planned(target, cycle, start, due, met, facts.pauses, share)
+        paused = _held_until(facts.pauses, met)
+        due = next_update_due_at(target.spec, start, paused)
+        yield _planned(target, cycle, start, due, met, paused, share)
 
 
 def _cycles(facts: TicketFacts) -> Iterator[tuple[datetime, datetime | None]]:
@@ -180,7 +197,10 @@ def _cycles(facts: TicketFacts) -> Iterator[tuple[datetime, datetime | None]]:
             update = next(updates, None)
         resolution = resolutions[0] if resolutions else None
         if resolution is not None and resolution[0] <= start:
-            resolutions.pop(0)  # a resolution at the very start ends nothing new
+            # Resolved at the very start (reopened and resolved at once): no cycle runs while
+            # resolved; the next starts at the reopening, if any.
+            resolutions.pop(0)
+            start = None if resolution[1] is None else max(start, resolution[1])
             continue
         if resolution is not None and (update is None or resolution[0] <= update):
             yield start, resolution[0]

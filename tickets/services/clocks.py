@@ -64,7 +64,8 @@ def ticket_clocks_refresh(
     actor: User | None = None,
 ) -> list[dict]:
     """Recompute the ticket's clocks from its facts and store them; with a `reason`, log what
-    moved (a recalculation). Returns the changes: each target whose due time moved."""
+    moved (a recalculation). Returns the changes: each target whose due time moved, and each
+    target added or removed (`before` or `after` None)."""
     policy = policy_parsed(ticket.sla_policy)
     facts = ticket_facts(ticket)
     targets = targets_plan(facts, policy, warning_share=warning_share())
@@ -83,12 +84,12 @@ def policy_tickets_recalculate(
 ) -> int:
     """Recalculate every ticket still running on `policy`, each logged; returns how many."""
     count = 0
-    tickets = Ticket.objects.filter(sla_policy=policy, status__in=LIVE_STATUSES).select_related(
-        "sla_policy"
-    )
-    for ticket in tickets.iterator(chunk_size=500):
+    tickets = Ticket.objects.filter(sla_policy=policy, status__in=LIVE_STATUSES).order_by("pk")
+    for pk in tickets.values_list("pk", flat=True).iterator(chunk_size=500):
         with transaction.atomic():
-            ticket_clocks_refresh(ticket=ticket, now=now, reason=reason, actor=actor)
+            # Under the row lock, as every other change to a ticket's clocks.
+            locked = Ticket.objects.select_for_update().select_related("sla_policy").get(pk=pk)
+            ticket_clocks_refresh(ticket=locked, now=now, reason=reason, actor=actor)
         count += 1
     return count
 
@@ -98,7 +99,8 @@ def _targets_write(ticket: Ticket, planned: list[PlannedTarget], now: datetime) 
     changes, to_create, to_update = [], [], []
     for plan in planned:
         row = existing.pop((plan.kind.value, plan.cycle), None)
-        if row is None:
+        added = row is None
+        if added:
             row = TicketTarget(ticket=ticket, kind=plan.kind.value, cycle=plan.cycle)
             to_create.append(row)
             before = None
@@ -108,13 +110,13 @@ def _targets_write(ticket: Ticket, planned: list[PlannedTarget], now: datetime) 
         for name in _TARGET_FIELDS:
             setattr(row, name, getattr(plan, name))
         _state_set(row, now)
-        if before != row.due_at and (before is not None or row.pk is not None):
+        if added or before != row.due_at:
             changes.append(
                 {
                     "target": plan.kind.value,
                     "cycle": plan.cycle,
-                    "before": before.isoformat() if before else None,
-                    "after": row.due_at.isoformat() if row.due_at else None,
+                    "before": _iso(before),
+                    "after": _iso(row.due_at),
                 }
             )
     TicketTarget.objects.bulk_create(to_create)

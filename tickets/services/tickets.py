@@ -59,7 +59,11 @@ def ticket_open(
     _check_opening(errors, subscription, opened_at, now, line_of_business)
     signed = signed_deliverables(subscription)
     package = subscription.package
-    if not staff and channel not in SELF_SERVICE_CHANNELS:
+    if channel not in Ticket.Channel.values:
+        errors.setdefault("channel", []).append(
+            f'"{channel}" is not a channel: use {", ".join(Ticket.Channel.values)}.'
+        )
+    elif not staff and channel not in SELF_SERVICE_CHANNELS:
         errors.setdefault("channel", []).append(
             "Customers open cases on the web or, from Expert up, by messaging their primary "
             "engineer; phone, chat and email cases are entered by support."
@@ -80,6 +84,8 @@ def ticket_open(
         _check_severity(errors, policy, severity)
     if kind not in Ticket.Kind.values:
         errors.setdefault("kind", []).append(f'"{kind}" is not a kind: use bug or non_bug.')
+    if assignee is not None and not assignee.is_staff:
+        errors.setdefault("assignee", []).append(f"{assignee} is not on the support staff.")
     if import_reference and Ticket.objects.filter(import_reference=import_reference).exists():
         errors.setdefault("import_reference", []).append(
             f"A ticket was already imported as {import_reference}."
@@ -182,6 +188,14 @@ def ticket_reply(
         raise ValidationError({"body": ["Write a message."]})
     if is_root_cause_analysis and not is_public:
         raise ValidationError({"is_root_cause_analysis": ["A root cause analysis is public."]})
+    if wait_on_customer and not is_public:
+        raise ValidationError(
+            {
+                "wait_on_customer": [
+                    "Ask the customer in a public reply: an internal note does not reach them."
+                ]
+            }
+        )
     with transaction.atomic():
         ticket = _locked(ticket)
         _require_live(ticket)
@@ -206,7 +220,7 @@ def ticket_reply(
             ticket.status = Status.OPEN
         if not staff and ticket.status == Status.WAITING_ON_CUSTOMER:
             _resume(ticket, now)
-        if wait_on_customer and is_public:
+        if wait_on_customer:
             _wait(ticket, now)
         ticket.save()
         ticket_clocks_refresh(ticket=ticket, now=now)
@@ -268,7 +282,10 @@ def ticket_status_set(*, ticket: Ticket, status: str, by: User, now: datetime) -
             if status == Status.NEW:
                 raise ValidationError({"status": ["A ticket cannot go back to new."]})
             _resume(ticket, now)
+            # Reopened: the RCA answered the resolution just undone; the next resolution
+            # awaits its own.
             ticket.resolved_at = None
+            ticket.rca_delivered_at = None
         ticket.save()
         ticket_clocks_refresh(ticket=ticket, now=now)
     return ticket
