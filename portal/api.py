@@ -7,6 +7,8 @@ from accounts.api.auth import ObtainTokenView
 from accounts.api.views import MeView, OrganizationViewSet
 from cso.api import finance, ledger, schedules
 from cso.api import views as cso
+from tickets.api import views as tickets
+from tickets.api.attainment import SlaAttainmentView
 
 router = DefaultRouter()
 router.register("catalog/packages", cso.PackageViewSet, basename="package")
@@ -21,6 +23,7 @@ router.register("expansion-scopes", ledger.ExpansionScopeViewSet, basename="expa
 router.register("travel-expenses", ledger.TravelExpenseViewSet, basename="travel-expense")
 router.register("quarter-closings", finance.QuarterClosingViewSet, basename="quarter-closing")
 router.register("occurrences", schedules.OccurrenceViewSet, basename="occurrence")
+router.register("tickets", tickets.TicketViewSet, basename="ticket")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
@@ -36,5 +39,6 @@ urlpatterns = [
         name="subscription-schedule-summary",
     ),
     path("overage-export/", finance.OverageExportView.as_view(), name="overage-export"),
+    path("sla-attainment/", SlaAttainmentView.as_view(), name="sla-attainment"),
     *router.urls,
 ]

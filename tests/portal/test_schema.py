@@ -35,10 +35,11 @@ def test_schema_is_openapi_3_and_lists_the_api():
     assert {"organization", "active_on", "package"} <= contract_filters
 
 
-def test_only_the_hour_bank_and_schedules_are_written_through_the_api():
+def test_only_the_hour_bank_schedules_and_tickets_are_written_through_the_api():
     # The catalog, customers and contracts are read-only; writes go through the hour bank's
-    # services (time, expansion scopes, T&E, quarter closings) and the schedules' (reschedule,
-    # deliver, skip, reopen, book at additional cost).
+    # services (time, expansion scopes, T&E, quarter closings), the schedules' (reschedule,
+    # deliver, skip, reopen, book at additional cost) and the tickets' (open, reply, status,
+    # and support's assign, restored, retarget).
     schema = Client().get("/api/schema/?format=json").json()
 
     methods = {
@@ -64,6 +65,12 @@ def test_only_the_hour_bank_and_schedules_are_written_through_the_api():
         ("/api/v1/occurrences/{id}/deliver/", "post"),
         ("/api/v1/occurrences/{id}/skip/", "post"),
         ("/api/v1/occurrences/{id}/reopen/", "post"),
+        ("/api/v1/tickets/", "post"),
+        ("/api/v1/tickets/{id}/replies/", "post"),
+        ("/api/v1/tickets/{id}/status/", "post"),
+        ("/api/v1/tickets/{id}/assign/", "post"),
+        ("/api/v1/tickets/{id}/restored/", "post"),
+        ("/api/v1/tickets/{id}/retarget/", "post"),
     }
 
 
