@@ -39,4 +39,9 @@ app.conf.beat_schedule = {
         "task": "cso.tasks.send_review_reminders",
         "schedule": crontab(minute="*/15"),
     },
+    # Every minute: some SLA targets run in minutes (a critical acknowledgement in 15).
+    "sla-alerts": {
+        "task": "tickets.tasks.sla_alerts_sweep_task",
+        "schedule": crontab(),
+    },
 }

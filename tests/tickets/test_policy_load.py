@@ -268,3 +268,27 @@ def test_the_policy_directory_lists_its_yaml_files(tmp_path):
     _copy(tmp_path, "vendor_uptime_sla.yaml")
     (tmp_path / "README.md").write_text("not a policy")
     assert [path.name for path in policy_files(tmp_path)] == ["vendor_uptime_sla.yaml"]
+
+
+def test_a_new_version_may_not_drop_a_severity_open_tickets_stand_on(open_and_closed, tmp_path):
+    # Given open Premier P1 tickets, and the enhanced policy edited to rename P1
+    edited = _copy(tmp_path, "cso_enhanced.yaml", edit=("  - code: P1\n", "  - code: S1\n"))
+    text = edited.read_text().replace("\n  P1:\n", "\n  S1:\n")
+    edited.write_text(text)
+
+    # When it is loaded, it is refused and the loaded version stays
+    problems = _problems([edited])
+    assert problems == [
+        "cso_enhanced.yaml: severities: open tickets have severity 'P1', which the file no "
+        "longer defines."
+    ]
+    assert SlaPolicy.objects.get(code="cso_enhanced").version == 1
+
+
+def test_a_file_name_that_cannot_be_a_code_is_refused(catalog, tmp_path):
+    path = _copy(tmp_path, "vendor_priority_plan.yaml", as_name="Priority Plan.yaml")
+
+    assert _problems([path]) == [
+        "Priority Plan.yaml: name the file with lower-case letters, digits, - and _ only "
+        "(it becomes the policy's code)."
+    ]

@@ -823,3 +823,37 @@ def test_refreshing_unchanged_facts_changes_nothing(p1, engineer, django_assert_
         changes = ticket_clocks_refresh(ticket=p1, now=OPENED + H)
     assert changes == []
     assert list(p1.targets.values()) == before
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [("  ", "Say in a few words what the problem is."), ("x" * 201, "Keep the subject to 200")],
+)
+def test_a_ticket_needs_a_short_subject(premier, sla_policies, customer_admin, subject, message):
+    with pytest.raises(ValidationError) as refused:
+        ticket_open(
+            subscription=premier,
+            subject=subject,
+            severity="P2",
+            opened_by=customer_admin,
+            now=OPENED,
+        )
+    assert refused.value.message_dict["subject"][0].startswith(message)
+
+
+def test_asking_for_the_status_a_ticket_has_is_refused(p1, engineer):
+    ticket_status_set(ticket=p1, status="waiting_on_customer", by=engineer, now=OPENED + H)
+    with pytest.raises(ValidationError) as refused:
+        ticket_status_set(ticket=p1, status="waiting_on_customer", by=engineer, now=OPENED + H)
+    assert refused.value.message_dict == {"status": ["The ticket is already waiting on customer."]}
+
+
+def test_a_closed_ticket_leaves_the_sweep_with_its_rca_still_owed(p1, engineer):
+    ticket_status_set(ticket=p1, status="resolved", by=engineer, now=OPENED + H)
+    rca = p1.targets.get(kind="root_cause_analysis")
+    assert rca.next_alert_at is not None
+
+    ticket_status_set(ticket=p1, status="closed", by=engineer, now=OPENED + 2 * H)
+
+    assert not p1.targets.filter(next_alert_at__isnull=False).exists()
+    assert not p1.escalations.filter(next_alert_at__isnull=False).exists()

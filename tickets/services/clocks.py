@@ -95,7 +95,8 @@ def policy_tickets_recalculate(
 
 
 def _targets_write(ticket: Ticket, planned: list[PlannedTarget], now: datetime) -> list[dict]:
-    existing = {(row.kind, row.cycle): row for row in ticket.targets.all()}
+    # Locked: a sweep marking these rows finishes first, so no mark is overwritten.
+    existing = {(r.kind, r.cycle): r for r in ticket.targets.select_for_update()}
     changes, to_create, to_update = [], [], []
     for plan in planned:
         row = existing.pop((plan.kind.value, plan.cycle), None)
@@ -135,11 +136,13 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _state_set(row: TicketTarget, now: datetime) -> None:
-    """Breach state as of `now`, and the next notice the sweep owes (see `tickets.alerts`)."""
+    """Breach state as of `now`, and the next notice the sweep owes (`sla_alerts`); a closed
+    ticket is owed nothing more, so it leaves the sweep's index."""
     state = target_state(row.due_at, row.met_at, now)
     row.breached = state.breached
     row.seconds_late = state.seconds_late
-    row.next_alert_at = target_next_alert_at(row)
+    closed = row.ticket.status == Ticket.Status.CLOSED
+    row.next_alert_at = None if closed else target_next_alert_at(row)
 
 
 def target_next_alert_at(row: TicketTarget) -> datetime | None:
@@ -154,7 +157,7 @@ def target_next_alert_at(row: TicketTarget) -> datetime | None:
 
 
 def _escalations_write(ticket: Ticket, planned: list[PlannedEscalation]) -> None:
-    existing = {row.position: row for row in ticket.escalations.all()}
+    existing = {row.position: row for row in ticket.escalations.select_for_update()}
     to_create, to_update = [], []
     for plan in planned:
         row = existing.pop(plan.position, None)
@@ -165,7 +168,8 @@ def _escalations_write(ticket: Ticket, planned: list[PlannedEscalation]) -> None
             to_update.append(row)
         for name in ("after", "action", "target", "unless_met", "due_at", "stopped_at"):
             setattr(row, name, getattr(plan, name))
-        row.next_alert_at = escalation_next_alert_at(row)
+        closed = ticket.status == Ticket.Status.CLOSED
+        row.next_alert_at = None if closed else escalation_next_alert_at(row)
     TicketEscalation.objects.bulk_create(to_create)
     fields = ["after", "action", "target", "unless_met", "due_at", "stopped_at", "next_alert_at"]
     TicketEscalation.objects.bulk_update(to_update, fields)

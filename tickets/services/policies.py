@@ -6,6 +6,7 @@ then its package codes against the catalog, and writes nothing if anything is wr
 """
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from cso.models import Package
-from tickets.models import SlaPolicy
+from tickets.models import SlaPolicy, Ticket
 from tickets.policy_parse import Policy, PolicyError, policy_parse
 
 # Holidays are loaded for every year a ticket can reach: opened (or imported) from 2000, with its
@@ -52,7 +53,9 @@ def policies_load(*, paths: list[Path], now: datetime) -> PolicyLoadResult:
             problems.append(f"{path.name}: cannot be read ({error.strerror}).")
         except PolicyError as error:
             problems.extend(f"{path.name}: {problem}" for problem in error.problems)
+    problems.extend(_name_problems(parsed))
     problems.extend(_package_problems(parsed))
+    problems.extend(_live_ticket_problems(parsed))
     if problems:
         raise PolicyError(problems)
     result = PolicyLoadResult()
@@ -60,6 +63,45 @@ def policies_load(*, paths: list[Path], now: datetime) -> PolicyLoadResult:
         for path, text, policy in parsed:
             result.policies.append(_write(path, text, policy, now, result))
     return result
+
+
+_CODE = re.compile(r"^[a-z0-9_-]+$")
+
+
+def _name_problems(parsed: list[tuple[Path, str, Policy]]) -> list[str]:
+    """The file's name becomes the policy's code: lower-case letters, digits, - and _."""
+    return [
+        f"{path.name}: name the file with lower-case letters, digits, - and _ only "
+        f"(it becomes the policy's code)."
+        for path, _, _ in parsed
+        if not _CODE.match(path.stem)
+    ]
+
+
+def _live_ticket_problems(parsed: list[tuple[Path, str, Policy]]) -> list[str]:
+    """A new version may not drop a severity or package that running tickets stand on: their
+    clocks would vanish. Move those tickets first (change their severity or policy)."""
+    problems = []
+    for path, _, policy in parsed:
+        severities = {severity.code for severity in policy.severities}
+        in_use = (
+            Ticket.objects.filter(sla_policy__code=path.stem)
+            .exclude(status=Ticket.Status.CLOSED)
+            .values_list("sla_package", "severity")
+            .distinct()
+        )
+        for package, severity in in_use:
+            if package not in policy.applies_to:
+                problems.append(
+                    f"{path.name}: applies_to: open tickets run on package {package!r}, which "
+                    "the file no longer lists."
+                )
+            if severity not in severities:
+                problems.append(
+                    f"{path.name}: severities: open tickets have severity {severity!r}, which the "
+                    "file no longer defines."
+                )
+    return sorted(set(problems))
 
 
 def _package_problems(parsed: list[tuple[Path, str, Policy]]) -> list[str]:
@@ -72,7 +114,7 @@ def _package_problems(parsed: list[tuple[Path, str, Policy]]) -> list[str]:
         known = [code for code in policy.applies_to if code in catalog]
         if not known:
             continue
-        for code in policy.applies_to:
+        for code in dict.fromkeys(policy.applies_to):
             if code not in catalog:
                 problems.append(
                     f"{path.name}: applies_to: {code!r} is not a package of the catalog "

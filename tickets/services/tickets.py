@@ -56,6 +56,12 @@ def ticket_open(
         raise PermissionDenied("Only support staff set the opening time, policy or assignee.")
     opened_at = opened_at or now
     errors: dict[str, list[str]] = {}
+    subject = subject.strip()
+    limit = Ticket._meta.get_field("subject").max_length
+    if not subject:
+        errors["subject"] = ["Say in a few words what the problem is."]
+    elif len(subject) > limit:
+        errors["subject"] = [f"Keep the subject to {limit} characters (it has {len(subject)})."]
     _check_opening(errors, subscription, opened_at, now, line_of_business)
     signed = signed_deliverables(subscription)
     package = subscription.package
@@ -263,7 +269,8 @@ def ticket_status_set(*, ticket: Ticket, status: str, by: User, now: datetime) -
         ):
             raise PermissionDenied("Customers may reopen or close a resolved ticket only.")
         if status == current:
-            return ticket
+            state = ticket.get_status_display().lower()
+            raise ValidationError({"status": [f"The ticket is already {state}."]})
         if status == Status.WAITING_ON_CUSTOMER:
             _wait(ticket, now)
         elif status == Status.RESOLVED:

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from tickets.policy_parse import PolicyError
@@ -21,21 +22,27 @@ class Command(BaseCommand):
     def handle(self, *args, paths=(), verbosity=1, **options):
         files = [Path(path) for path in paths] or policy_files()
         now = timezone.now()
-        try:
-            result = policies_load(paths=files, now=now)
-        except PolicyError as error:
-            for problem in error.problems:
-                self.stderr.write(f"  {problem}")
-            raise CommandError(
-                f"No policy was loaded: fix the {len(error.problems)} problem(s) above."
-            ) from error
-        for policy in result.policies:
-            if policy.code in result.updated:
-                count = policy_tickets_recalculate(
+        # One transaction: a changed policy and its tickets' new clocks land together, so a
+        # failure part way leaves the old version, and running the command again redoes both.
+        with transaction.atomic():
+            try:
+                result = policies_load(paths=files, now=now)
+            except PolicyError as error:
+                for problem in error.problems:
+                    self.stderr.write(f"  {problem}")
+                raise CommandError(
+                    f"No policy was loaded: fix the {len(error.problems)} problem(s) above."
+                ) from error
+            recalculated = {
+                policy.code: policy_tickets_recalculate(
                     policy=policy, now=now, reason=f"SLA policy {policy.code} v{policy.version}"
                 )
-                if verbosity >= 1:
-                    self.stdout.write(f"{policy.code}: recalculated {count} open ticket(s).")
+                for policy in result.policies
+                if policy.code in result.updated
+            }
+        if verbosity >= 1:
+            for code, count in recalculated.items():
+                self.stdout.write(f"{code}: recalculated {count} open ticket(s).")
         if verbosity >= 1:
             self.stdout.write(
                 f"SLA policies: created {len(result.created)}, updated {len(result.updated)}, "
