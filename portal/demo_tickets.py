@@ -45,7 +45,7 @@ def demo_tickets(*, customer: User, engineer: User, now: datetime) -> None:
     ticket_reply(ticket=outage, author=engineer, body="On it.", now=now - 29.8 * H)
     ticket_reply(ticket=outage, author=engineer, body="Failover done.", now=now - 29 * H)
     ticket_status_set(ticket=outage, status="resolved", by=engineer, now=now - 28 * H)
-    # Open, its next periodic update due within the hour: the warning has gone out.
+    # Open, its next periodic update due in 1.5 hours: its warning falls due now.
     slow = opened("Agent console slow at peak", "P2", 5)
     ticket_reply(ticket=slow, author=engineer, body="Collecting traces.", now=now - 5.5 * H + H)
     # Waiting on the customer: every clock stands still.

@@ -10,6 +10,7 @@ What meets each target:
 - first response, acknowledgement: the first public reply from staff;
 - time to open: the ticket's first assignment;
 - follow-up: the first public staff reply after the first response (due from the opening);
+- all three: or the first resolution, if it comes first (the customer is answered by it);
 - periodic update: each cycle starts at the opening, at a public staff reply or at a reopening,
   and is met by the next public staff reply or by the resolution, which stops the cycles;
 - resolution: the resolution (non-bug-only targets do not apply to bugs);
@@ -162,18 +163,27 @@ def _held_until(pauses: tuple[Pause, ...], met: datetime | None) -> tuple[Pause,
 
 
 def _met_at(facts: TicketFacts, kind: TargetKind) -> datetime | None:
+    # The first resolution answers the customer too: a response, opening or follow-up still
+    # owed then is met by it (late or not), so its lateness stops growing.
+    resolved = facts.resolutions[0][0] if facts.resolutions else None
     if kind in (TargetKind.FIRST_RESPONSE, TargetKind.ACKNOWLEDGEMENT):
-        return facts.first_response_at
+        return _earliest(facts.first_response_at, resolved)
     if kind is TargetKind.TIME_TO_OPEN:
-        return facts.assigned_at
+        return _earliest(facts.assigned_at, resolved)
     if kind is TargetKind.FOLLOW_UP:
-        return facts.staff_updates[1] if len(facts.staff_updates) > 1 else None
+        follow_up = facts.staff_updates[1] if len(facts.staff_updates) > 1 else None
+        return _earliest(follow_up, resolved)
     if kind is TargetKind.RESOLUTION:
         return facts.resolved_at
     if kind is TargetKind.RESTORE:
         moments = [m for m in (facts.restored_at, facts.resolved_at) if m is not None]
         return min(moments) if moments else None
     raise ValueError(f"No single target of kind {kind.value}.")
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 def _update_cycles(

@@ -287,6 +287,8 @@ def _target(check, where, severity, package, entry, calendars) -> PolicyTarget |
     recurs = check.boolean(f"{where}.recurs", entry.get("recurs", _MISSING))
     if recurs and kind is not None and kind is not TargetKind.PERIODIC_UPDATE:
         check.add(f"{where}.recurs", f"only periodic updates recur, not {kind.value}")
+    if recurs is False and kind is TargetKind.PERIODIC_UPDATE:
+        check.add(f"{where}.recurs", "periodic updates always recur; leave recurs out")
     if None in (kind, duration, calendar):
         return None
     recurs = kind is TargetKind.PERIODIC_UPDATE if recurs is None else recurs

@@ -10,8 +10,10 @@ What is counted, as of `now`:
   late yet, so it waits for the next report: due = met on time + breached, always.
 - Met on time: met at or before its due time. Breached: met after it, or still unmet after it.
 - Lateness, over the breached targets only: met late, the time from due to met; still unmet, the
-  time from due to `now` (it grows until the target is met). Average and worst, in wall-clock
-  seconds rounded up, as `tickets.sla.target_state` counts them.
+  time from due to `now` (it grows until the target is met), or to the ticket's closing, which
+  is final (a target left unmet on a ticket closed before it fell due is never counted).
+  Average and worst, in wall-clock seconds rounded up, as `tickets.sla.target_state` counts
+  them.
 - A month is the calendar month, in UTC, of the target's due time: one report reads the same
   for every viewer and every customer's time zone.
 - Rows are per target kind (first response, resolution...) with `by_kind`; without it, all the
@@ -37,6 +39,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.lookups import GreaterThan
 
 from accounts.models import Organization
 from tickets.models import TicketTarget
@@ -91,8 +94,10 @@ def sla_attainment(
     `organizations`: the customers to report on (None: all). `date_from`/`date_to`: days (UTC,
     both included) the due times fall in. `package`: a package code; `severity`: a severity code.
     """
+    # An unmet target is late until now, or until its ticket was closed (closing is final).
+    unmet_until = Coalesce("ticket__closed_at", Value(now, output_field=DateTimeField()))
     targets = TicketTarget.objects.filter(due_at__isnull=False).filter(
-        Q(met_at__isnull=False) | Q(due_at__lt=now)
+        Q(met_at__isnull=False) | Q(GreaterThan(unmet_until, F("due_at")))
     )
     if organizations is not None:
         targets = targets.filter(ticket__organization__in=organizations)
@@ -105,9 +110,11 @@ def sla_attainment(
     if severity:
         targets = targets.filter(ticket__severity=severity)
 
-    breached = Q(met_at__gt=F("due_at")) | Q(met_at__isnull=True, due_at__lt=now)
+    breached = Q(met_at__gt=F("due_at")) | Q(
+        GreaterThan(unmet_until, F("due_at")), met_at__isnull=True
+    )
     late = ExpressionWrapper(
-        Coalesce("met_at", Value(now, output_field=DateTimeField())) - F("due_at"),
+        Coalesce("met_at", unmet_until) - F("due_at"),
         output_field=DurationField(),
     )
     groups = [

@@ -256,3 +256,18 @@ def test_a_repeated_key_is_bad_yaml():
     assert raised.value.problems == [
         "dup.yaml, line 2, column 1: not valid YAML (found duplicate key 'name')"
     ]
+
+
+def test_a_periodic_update_that_says_it_does_not_recur_is_refused():
+    from pathlib import Path
+
+    from tickets.policy_parse import PolicyError, policy_parse
+
+    text = (Path(__file__).resolve().parents[2] / "tickets/policies/cso_enhanced.yaml").read_text()
+    text = text.replace("calendar: 24x7, recurs: true}", "calendar: 24x7, recurs: false}", 1)
+
+    with pytest.raises(PolicyError) as refused:
+        policy_parse(text, source="cso_enhanced.yaml", years=range(2026, 2027))
+    assert refused.value.problems == [
+        "targets.P1.premier[1].recurs: periodic updates always recur; leave recurs out"
+    ]

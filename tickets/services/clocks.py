@@ -70,7 +70,7 @@ def ticket_clocks_refresh(
     facts = ticket_facts(ticket)
     targets = targets_plan(facts, policy, warning_share=warning_share())
     escalations = escalations_plan(facts, policy, targets)
-    changes = _targets_write(ticket, targets, now)
+    changes = _targets_write(ticket, targets, now, retarget=bool(reason))
     _escalations_write(ticket, escalations)
     if reason:
         SlaRecalculation.objects.create(
@@ -94,7 +94,11 @@ def policy_tickets_recalculate(
     return count
 
 
-def _targets_write(ticket: Ticket, planned: list[PlannedTarget], now: datetime) -> list[dict]:
+def _targets_write(
+    ticket: Ticket, planned: list[PlannedTarget], now: datetime, *, retarget: bool = False
+) -> list[dict]:
+    """Write the plan. On a re-target (new severity, kind or policy) a target whose due time
+    moved is a new promise: the notices sent for the old one no longer stand."""
     # Locked: a sweep marking these rows finishes first, so no mark is overwritten.
     existing = {(r.kind, r.cycle): r for r in ticket.targets.select_for_update()}
     changes, to_create, to_update = [], [], []
@@ -110,6 +114,8 @@ def _targets_write(ticket: Ticket, planned: list[PlannedTarget], now: datetime) 
             to_update.append(row)
         for name in _TARGET_FIELDS:
             setattr(row, name, getattr(plan, name))
+        if retarget and not added and before != row.due_at:
+            row.warned_at = row.breach_notified_at = None
         _state_set(row, now)
         if added or before != row.due_at:
             changes.append(
@@ -122,6 +128,7 @@ def _targets_write(ticket: Ticket, planned: list[PlannedTarget], now: datetime) 
             )
     TicketTarget.objects.bulk_create(to_create)
     fields = [*_TARGET_FIELDS, "breached", "seconds_late", "next_alert_at"]
+    fields += ["warned_at", "breach_notified_at"]
     TicketTarget.objects.bulk_update(to_update, fields)
     for gone in existing.values():
         changes.append(
@@ -138,11 +145,18 @@ def _iso(moment: datetime | None) -> str | None:
 def _state_set(row: TicketTarget, now: datetime) -> None:
     """Breach state as of `now`, and the next notice the sweep owes (`sla_alerts`); a closed
     ticket is owed nothing more, so it leaves the sweep's index."""
-    state = target_state(row.due_at, row.met_at, now)
+    closed = row.ticket.status == Ticket.Status.CLOSED
+    state = target_state(row.due_at, row.met_at, lateness_until(row.ticket, now))
     row.breached = state.breached
     row.seconds_late = state.seconds_late
-    closed = row.ticket.status == Ticket.Status.CLOSED
     row.next_alert_at = None if closed else target_next_alert_at(row)
+
+
+def lateness_until(ticket: Ticket, now: datetime) -> datetime:
+    """An unmet target is late until now, or until its ticket was closed: closing is final."""
+    if ticket.closed_at is not None and ticket.status == Ticket.Status.CLOSED:
+        return min(now, ticket.closed_at)
+    return now
 
 
 def target_next_alert_at(row: TicketTarget) -> datetime | None:

@@ -11,7 +11,7 @@ from accounts.selectors import organizations_visible_to
 from cso.models import EntitlementKind, PackageSubscription
 from tickets.channels import PRIMARY_ENGINEER, SELF_SERVICE_CHANNELS, channel_refusal
 from tickets.models import SlaPolicy, Ticket, TicketMessage, TicketPause
-from tickets.services.clocks import ticket_clocks_refresh
+from tickets.services.clocks import target_next_alert_at, ticket_clocks_refresh
 from tickets.services.policies import POLICY_YEARS, policy_for_package, policy_parsed
 
 Status = Ticket.Status
@@ -119,7 +119,22 @@ def ticket_open(
             import_reference=import_reference or None,
         )
         ticket_clocks_refresh(ticket=ticket, now=now)
+        if opened_at < now:
+            _history_notices_settle(ticket, now)
     return ticket
+
+
+def _history_notices_settle(ticket: Ticket, now: datetime) -> None:
+    """A ticket entered after the fact: warnings and breaches that fell before it was entered
+    are history, recorded as breached but not emailed; notices from now on go out as usual."""
+    targets = ticket.targets.filter(next_alert_at__lte=now)
+    targets.filter(due_at__lte=now).update(
+        warned_at=now, breach_notified_at=now, next_alert_at=None
+    )
+    for row in targets.filter(warning_at__lte=now):
+        row.warned_at = now
+        row.next_alert_at = target_next_alert_at(row)
+        row.save(update_fields=["warned_at", "next_alert_at"])
 
 
 def _check_opening(errors, subscription, opened_at, now, line_of_business) -> None:
