@@ -27,8 +27,8 @@ from tickets.models import (
     TicketTarget,
 )
 from tickets.resources import TicketResource
+from tickets.services.clocks import ticket_target_state
 from tickets.services.tickets import may_work_tickets
-from tickets.sla import target_state
 
 
 def breached_now(now) -> Q:
@@ -79,15 +79,16 @@ class TargetInline(RecordInline):
         if target.due_at is None:
             return "No due time (paused, not started or not applicable)"
         now = timezone.now()
-        late = target_state(target.due_at, target.met_at, now).breached
+        late = ticket_target_state(target, now).breached
         if target.met_at is not None:
             return "Met late" if late else "Met on time"
         return "Breached" if late else "Running"
 
     @admin.display(description="seconds late")
     def seconds_late(self, target: TicketTarget) -> int:
-        """As of now for an unmet target: the stored figure is as of its last refresh."""
-        return target_state(target.due_at, target.met_at, timezone.now()).seconds_late
+        """As of now for an unmet target (or its ticket's closing): the stored figure is as of
+        its last refresh."""
+        return ticket_target_state(target, timezone.now()).seconds_late
 
 
 class EscalationInline(RecordInline):

@@ -19,9 +19,9 @@ from accounts.models import LineOfBusiness, User
 from cso.api.ledger_serializers import VisibleRelatedField
 from cso.models import PackageSubscription
 from tickets.models import SlaPolicy, Ticket, TicketEscalation, TicketMessage, TicketTarget
-from tickets.services.clocks import lateness_until
+from tickets.services.clocks import ticket_target_state
 from tickets.services.policies import policy_parsed
-from tickets.sla import TargetKind, target_state
+from tickets.sla import TargetKind
 
 # Each target kind's due time, at the ticket's top level, under the name a customer reads.
 DUE_FIELDS: dict[TargetKind, str] = {
@@ -69,7 +69,7 @@ def ticket_clock_view(ticket: Ticket, now: datetime) -> dict:
 
 
 def _target(row: TicketTarget, now: datetime, *, paused: bool, applies: bool) -> dict:
-    state = target_state(row.due_at, row.met_at, lateness_until(row.ticket, now))
+    state = ticket_target_state(row, now)
     if row.met_at is not None:
         name = "met"
     elif row.due_at is None:

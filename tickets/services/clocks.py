@@ -21,7 +21,7 @@ from tickets.clock import (
 )
 from tickets.models import SlaPolicy, SlaRecalculation, Ticket, TicketEscalation, TicketTarget
 from tickets.services.policies import policy_parsed
-from tickets.sla import target_state
+from tickets.sla import TargetState, target_state
 
 # Tickets whose clocks still matter: a closed ticket is final.
 LIVE_STATUSES = [s for s in Ticket.Status if s != Ticket.Status.CLOSED]
@@ -146,17 +146,20 @@ def _state_set(row: TicketTarget, now: datetime) -> None:
     """Breach state as of `now`, and the next notice the sweep owes (`sla_alerts`); a closed
     ticket is owed nothing more, so it leaves the sweep's index."""
     closed = row.ticket.status == Ticket.Status.CLOSED
-    state = target_state(row.due_at, row.met_at, lateness_until(row.ticket, now))
+    state = ticket_target_state(row, now)
     row.breached = state.breached
     row.seconds_late = state.seconds_late
     row.next_alert_at = None if closed else target_next_alert_at(row)
 
 
-def lateness_until(ticket: Ticket, now: datetime) -> datetime:
-    """An unmet target is late until now, or until its ticket was closed: closing is final."""
+def ticket_target_state(row: TicketTarget, now: datetime) -> TargetState:
+    """The target's state as the stored rows, the API and the admin show it at `now`: an unmet
+    target is late until now, or until its ticket was closed (closing is final)."""
+    ticket = row.ticket
+    until = now
     if ticket.closed_at is not None and ticket.status == Ticket.Status.CLOSED:
-        return min(now, ticket.closed_at)
-    return now
+        until = min(now, ticket.closed_at)
+    return target_state(row.due_at, row.met_at, until)
 
 
 def target_next_alert_at(row: TicketTarget) -> datetime | None:
