@@ -15,10 +15,19 @@ from hashlib import sha256
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from import_export import fields, resources
+from import_export import fields
 
 from accounts.models import LineOfBusiness, User
 from cso.models import Contract, PackageSubscription
+from portal.imports import (
+    KEY_PREFIX,
+    CheckedImportResource,
+    Skip,
+    keys_imported_before,
+    rows_check_all,
+)
+from portal.imports import cell_text as _text
+from portal.imports import error_add as _add
 from tickets.models import Ticket
 from tickets.services.tickets import may_work_tickets, ticket_open
 
@@ -55,7 +64,6 @@ REQUIRED = {
     "opened_at": f"Give the opening time with its UTC offset, like {EXAMPLE_TIME}.",
 }
 SUBJECT_LENGTH = Ticket._meta.get_field("subject").max_length
-KEY_PREFIX = "import:"
 MAX_REFERENCE = Ticket._meta.get_field("import_reference").max_length - len(KEY_PREFIX)
 # The service's name for a problem -> the column of the file it comes from. The contract's
 # term is checked against the opening time.
@@ -67,28 +75,8 @@ class _Entry:
     """A row that passed every check: what `ticket_open` will be called with."""
 
     arguments: dict
-    import_reference: str
+    key: str  # the ticket's import_reference
     content: str
-
-
-@dataclass
-class _Skip:
-    """A row imported before, or repeating an earlier row of the file."""
-
-    import_reference: str
-
-
-def _text(row: dict, column: str) -> str:
-    value = row.get(column)
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a spreadsheet's numbers come back as floats: severity 1.0 is "1"
-    return str(value).strip()
-
-
-def _add(errors: dict, column: str, message: str) -> None:
-    errors.setdefault(column, []).append(message)
 
 
 def _header(name) -> str:
@@ -96,7 +84,7 @@ def _header(name) -> str:
     return HEADER_ALIASES.get(name, name)
 
 
-class TicketResource(resources.ModelResource):
+class TicketResource(CheckedImportResource):
     """Historic tickets, one a row.
 
     Columns: `contract` (its reference), `package` (its code, such as premier), `subject`,
@@ -119,8 +107,10 @@ class TicketResource(resources.ModelResource):
         import_id_fields = ()
         use_transactions = True
 
+    key_field = "import_reference"
+
     def __init__(self, now: datetime | None = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(now=now, **kwargs)
         self.fields = {
             column: fields.Field(attribute=attribute, column_name=column)
             for column, attribute in COLUMNS.items()
@@ -129,19 +119,8 @@ class TicketResource(resources.ModelResource):
             self.fields[column] = fields.Field(
                 attribute=attribute, column_name=column, readonly=True
             )
-        self.now = now
-        self.checked: dict[int, _Entry | _Skip | ValidationError] = {}
-        self.current: _Entry | _Skip | ValidationError | None = None
-
-    def get_user_visible_fields(self):
-        return [field for field in self.get_import_fields() if not field.readonly]
 
     # The import -------------------------------------------------------------------------
-
-    def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
-        """One transaction for the file, rolled back when any row is refused."""
-        kwargs.update(use_transactions=True, rollback_on_validation_errors=True)
-        return super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors, **kwargs)
 
     def before_import(self, dataset, **kwargs):
         user = kwargs.get("user")
@@ -154,42 +133,18 @@ class TicketResource(resources.ModelResource):
         rows = [dict(zip(dataset.headers, values, strict=False)) for values in dataset]
         self.checked = _RowChecker(user=user, now=self.now).check_all(rows)
 
-    def before_import_row(self, row, **kwargs):
-        self.current = self.checked.get(kwargs["row_number"])
+    def preview(self, instance: Ticket, entry: _Entry) -> None:
+        # Shown in the preview; `ticket_open` makes the ticket itself.
+        arguments = entry.arguments
+        instance.subscription = arguments["subscription"]
+        instance.line_of_business = arguments["line_of_business"]
+        instance.opened_at = arguments["opened_at"]
+        instance.import_reference = entry.key
+        for name in ("subject", "description", "severity", "kind", "channel"):
+            setattr(instance, name, arguments[name])
 
-    def get_instance(self, instance_loader, row):
-        if isinstance(self.current, _Skip):
-            return Ticket.objects.filter(import_reference=self.current.import_reference).first()
-        return None
-
-    def import_instance(self, instance, row, **kwargs):
-        if isinstance(self.current, ValidationError):
-            raise self.current
-        if isinstance(self.current, _Entry):
-            # Shown in the preview; `ticket_open` makes the ticket itself.
-            arguments = self.current.arguments
-            instance.subscription = arguments["subscription"]
-            instance.line_of_business = arguments["line_of_business"]
-            instance.opened_at = arguments["opened_at"]
-            instance.import_reference = self.current.import_reference
-            for name in ("subject", "description", "severity", "kind", "channel"):
-                setattr(instance, name, arguments[name])
-
-    def skip_row(self, instance, original, row, import_validation_errors=None):
-        return isinstance(self.current, _Skip) and not import_validation_errors
-
-    def save_instance(self, instance, is_create, row, **kwargs):
-        if self._refused_rows() or not isinstance(self.current, _Entry):
-            return  # nothing of a file with a refused row is written
-        if kwargs.get("dry_run") and not kwargs.get("using_transactions"):
-            return
-        saved = ticket_open(**self.current.arguments)
-        for field in Ticket._meta.concrete_fields:
-            setattr(instance, field.attname, getattr(saved, field.attname))
-        instance._state.adding = False
-
-    def _refused_rows(self) -> bool:
-        return any(isinstance(result, ValidationError) for result in self.checked.values())
+    def write(self, entry: _Entry) -> Ticket:
+        return ticket_open(**entry.arguments)
 
 
 class _Rehearsal(Exception):
@@ -205,33 +160,13 @@ class _RowChecker:
         self.found: dict = {}
 
     def check_all(self, rows: list[dict]) -> dict:
-        results: dict[int, _Entry | _Skip | ValidationError] = {}
-        first_row_of: dict[str, tuple[int, str]] = {}
-        existing = self._imported_before(rows)
-        for number, row in enumerate(rows, start=1):
-            result = self.check(row, existing)
-            if isinstance(result, _Entry):
-                earlier = first_row_of.get(result.import_reference)
-                if earlier is None:
-                    first_row_of[result.import_reference] = (number, result.content)
-                elif earlier[1] == result.content:
-                    result = _Skip(result.import_reference)
-                else:
-                    result = ValidationError(
-                        {"reference": [f"Row {earlier[0]} has this reference with other values."]}
-                    )
-            results[number] = result
-        return results
+        existing = keys_imported_before(Ticket, "import_reference", rows, "reference")
+        return rows_check_all(rows, lambda row: self.check(row, existing), id_column="reference")
 
-    def _imported_before(self, rows: list[dict]) -> set[str]:
-        keys = {KEY_PREFIX + _text(row, "reference") for row in rows if _text(row, "reference")}
-        imported = Ticket.objects.filter(import_reference__in=keys)
-        return set(imported.values_list("import_reference", flat=True))
-
-    def check(self, row: dict, existing: set[str]) -> _Entry | _Skip | ValidationError:
+    def check(self, row: dict, existing: set[str]) -> _Entry | Skip | ValidationError:
         reference = _text(row, "reference")
         if reference and KEY_PREFIX + reference in existing:
-            return _Skip(KEY_PREFIX + reference)
+            return Skip(KEY_PREFIX + reference)
         errors: dict[str, list[str]] = {}
         for column, message in REQUIRED.items():
             if not _text(row, column):
@@ -246,7 +181,7 @@ class _RowChecker:
         content = self._content(arguments)
         key = KEY_PREFIX + reference if reference else "row:" + sha256(content.encode()).hexdigest()
         if not reference and Ticket.objects.filter(import_reference=key).exists():
-            return _Skip(key)
+            return Skip(key)
         arguments["import_reference"] = key
         try:
             with transaction.atomic():

@@ -13,12 +13,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
 from accounts.admin import editable_organization_ids
 from accounts.selectors import organizations_visible_to
+from portal.imports import CheckedImportAdminMixin
 
 from ..models import (
     EntitlementKind,
@@ -142,7 +143,7 @@ class QuarterClosedFilter(admin.SimpleListFilter):
 
 
 @admin.register(TimeEntry)
-class TimeEntryAdmin(ImportMixin, ServiceFormAdmin):
+class TimeEntryAdmin(CheckedImportAdminMixin, ImportMixin, ServiceFormAdmin):
     """Time CSMs logged, how the budget split it, its import and the finance export."""
 
     customer_path = "subscription.contract.organization_id"
@@ -297,25 +298,6 @@ class TimeEntryAdmin(ImportMixin, ServiceFormAdmin):
                 request, f"Nothing was deleted. {' '.join(error.messages)}", messages.ERROR
             )
             return None
-
-    # Import --------------------------------------------------------------------------------
-
-    def process_result(self, result, request):
-        """A row refused at the confirmation step (say, its quarter was closed meanwhile)."""
-        if result.has_errors() or result.has_validation_errors():
-            for row in result.invalid_rows:
-                for column, column_messages in row.error_dict.items():
-                    self.message_user(
-                        request,
-                        f"Row {row.number}, {column}: {' '.join(column_messages)}",
-                        messages.ERROR,
-                    )
-            for number, errors in result.row_errors():
-                for error in errors:
-                    self.message_user(request, f"Row {number}: {error.error}", messages.ERROR)
-            self.message_user(request, "Nothing of the file was imported.", messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:cso_timeentry_import"))
-        return super().process_result(result, request)
 
     # The overage export ----------------------------------------------------------------------
 

@@ -14,10 +14,19 @@ from hashlib import sha256
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from import_export import fields, resources
+from import_export import fields
 
 from accounts.models import LineOfBusiness, Organization, User
 from accounts.selectors import organizations_editable_by
+from portal.imports import (
+    KEY_PREFIX,
+    CheckedImportResource,
+    Skip,
+    keys_imported_before,
+    rows_check_all,
+)
+from portal.imports import cell_text as _text
+from portal.imports import error_add as _add
 
 from ..models import (
     Contract,
@@ -54,7 +63,7 @@ REQUIRED = {
     "hours": "Give the hours worked.",
     "program": "Name the program.",
 }
-MAX_ENTRY_ID = 100 - len("import:")
+MAX_ENTRY_ID = 100 - len(KEY_PREFIX)
 # The service names the deliverable by the subscription's entitlement; the file by its code.
 SERVICE_FIELD_COLUMNS = {"entitlement": "deliverable"}
 
@@ -66,31 +75,11 @@ class _Entry:
     subscription: PackageSubscription
     fields: EntryFields
     logged_by: User
-    source_key: str
+    key: str  # the entry's source_key
     content: str
 
 
-@dataclass
-class _Skip:
-    """A row that is already in the hour bank, or repeats an earlier row of the file."""
-
-    source_key: str
-
-
-def _text(row: dict, column: str) -> str:
-    value = row.get(column)
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a spreadsheet's numbers come back as floats
-    return str(value).strip()
-
-
-def _add(errors: dict, column: str, message: str) -> None:
-    errors.setdefault(column, []).append(message)
-
-
-class TimeEntryResource(resources.ModelResource):
+class TimeEntryResource(CheckedImportResource):
     """Time entries, one a row.
 
     Columns: `entry_id` (optional: the source system's id), `customer` (slug, or name in any case),
@@ -118,27 +107,18 @@ class TimeEntryResource(resources.ModelResource):
         import_id_fields = ()
         use_transactions = True
 
+    key_field = "source_key"
+
     def __init__(self, now: datetime | None = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(now=now, **kwargs)
         self.fields = {
             column: fields.Field(attribute=attribute, column_name=column)
             for column, attribute in COLUMNS.items()
         }
         for column in PREVIEW_COLUMNS:
             self.fields[column] = fields.Field(attribute=column, column_name=column, readonly=True)
-        self.now = now
-        self.checked: dict[int, _Entry | _Skip | ValidationError] = {}
-        self.current: _Entry | _Skip | ValidationError | None = None
-
-    def get_user_visible_fields(self):
-        return [field for field in self.get_import_fields() if not field.readonly]
 
     # The import -------------------------------------------------------------------------
-
-    def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
-        """One transaction for the file, rolled back when any row is refused."""
-        kwargs.update(use_transactions=True, rollback_on_validation_errors=True)
-        return super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors, **kwargs)
 
     def before_import(self, dataset, **kwargs):
         user = kwargs.get("user")
@@ -150,50 +130,24 @@ class TimeEntryResource(resources.ModelResource):
             [dict(zip(dataset.headers, values, strict=False)) for values in dataset]
         )
 
-    def before_import_row(self, row, **kwargs):
-        self.current = self.checked.get(kwargs["row_number"])
+    def preview(self, instance: TimeEntry, entry: _Entry) -> None:
+        # Shown in the preview; `time_entry_log` makes the entry itself.
+        instance.subscription = entry.subscription
+        instance.logged_by = entry.logged_by
+        instance.source_key = entry.key
+        for name in ("worked_on", "hours", "program", "line_of_business", "entitlement"):
+            setattr(instance, name, getattr(entry.fields, name))
+        instance.expansion_scope = entry.fields.expansion_scope
+        instance.description = entry.fields.description
 
-    def get_instance(self, instance_loader, row):
-        if isinstance(self.current, _Skip):
-            return TimeEntry.objects.filter(source_key=self.current.source_key).first()
-        return None
-
-    def import_instance(self, instance, row, **kwargs):
-        if isinstance(self.current, ValidationError):
-            raise self.current
-        if isinstance(self.current, _Entry):
-            entry = self.current
-            # Shown in the preview; `time_entry_log` makes the entry itself.
-            instance.subscription = entry.subscription
-            instance.logged_by = entry.logged_by
-            instance.source_key = entry.source_key
-            for name in ("worked_on", "hours", "program", "line_of_business", "entitlement"):
-                setattr(instance, name, getattr(entry.fields, name))
-            instance.expansion_scope = entry.fields.expansion_scope
-            instance.description = entry.fields.description
-
-    def skip_row(self, instance, original, row, import_validation_errors=None):
-        return isinstance(self.current, _Skip) and not import_validation_errors
-
-    def save_instance(self, instance, is_create, row, **kwargs):
-        if self._refused_rows() or not isinstance(self.current, _Entry):
-            return  # nothing of a file with a refused row is written
-        if kwargs.get("dry_run") and not kwargs.get("using_transactions"):
-            return
-        entry = self.current
-        saved = time_entry_log(
+    def write(self, entry: _Entry) -> TimeEntry:
+        return time_entry_log(
             subscription=entry.subscription,
             fields=entry.fields,
             logged_by=entry.logged_by,
             now=self.now,
-            source_key=entry.source_key,
+            source_key=entry.key,
         )
-        for field in TimeEntry._meta.concrete_fields:
-            setattr(instance, field.attname, getattr(saved, field.attname))
-        instance._state.adding = False
-
-    def _refused_rows(self) -> bool:
-        return any(isinstance(result, ValidationError) for result in self.checked.values())
 
 
 class _RowChecker:
@@ -205,34 +159,13 @@ class _RowChecker:
         self.found: dict = {}
 
     def check_all(self, rows: list[dict]) -> dict:
-        results: dict[int, _Entry | _Skip | ValidationError] = {}
-        first_row_of: dict[str, tuple[int, str]] = {}
-        existing = self._existing_keys(rows)
-        for number, row in enumerate(rows, start=1):
-            result = self.check(row, existing)
-            if isinstance(result, _Entry):
-                earlier = first_row_of.get(result.source_key)
-                if earlier is None:
-                    first_row_of[result.source_key] = (number, result.content)
-                elif earlier[1] == result.content:
-                    result = _Skip(result.source_key)
-                else:
-                    result = ValidationError(
-                        {"entry_id": [f"Row {earlier[0]} has this entry_id with other values."]}
-                    )
-            results[number] = result
-        return results
+        existing = keys_imported_before(TimeEntry, "source_key", rows, "entry_id")
+        return rows_check_all(rows, lambda row: self.check(row, existing), id_column="entry_id")
 
-    def _existing_keys(self, rows: list[dict]) -> set[str]:
-        keys = {f"import:{_text(row, 'entry_id')}" for row in rows if _text(row, "entry_id")}
-        return set(
-            TimeEntry.objects.filter(source_key__in=keys).values_list("source_key", flat=True)
-        )
-
-    def check(self, row: dict, existing: set[str]) -> _Entry | _Skip | ValidationError:
+    def check(self, row: dict, existing: set[str]) -> _Entry | Skip | ValidationError:
         entry_id = _text(row, "entry_id")
-        if entry_id and f"import:{entry_id}" in existing:
-            return _Skip(f"import:{entry_id}")
+        if entry_id and KEY_PREFIX + entry_id in existing:
+            return Skip(KEY_PREFIX + entry_id)
         errors: dict[str, list[str]] = {}
         for column, message in REQUIRED.items():
             if not _text(row, column):
@@ -244,9 +177,9 @@ class _RowChecker:
             return ValidationError(errors)
         subscription, fields, logged_by = resolved
         content = self._content(subscription, fields, logged_by)
-        key = f"import:{entry_id}" if entry_id else "row:" + sha256(content.encode()).hexdigest()
+        key = KEY_PREFIX + entry_id if entry_id else "row:" + sha256(content.encode()).hexdigest()
         if not errors and TimeEntry.objects.filter(source_key=key).exists():
-            return _Skip(key)
+            return Skip(key)
         try:
             time_entry_check(subscription=subscription, fields=fields, now=self.now)
         except ValidationError as error:

@@ -8,15 +8,15 @@ restoration, or change severity, kind or policy. Every write goes through
 tickets here, with an earlier opening time for historic ones, or import them from a file.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
+from portal.imports import CheckedImportAdminMixin
 from tickets.forms import ACTIONS, TicketOpenForm, TicketWorkForm
 from tickets.models import (
     SlaRecalculation,
@@ -163,7 +163,7 @@ class BreachedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ImportMixin, admin.ModelAdmin):
+class TicketAdmin(CheckedImportAdminMixin, ImportMixin, admin.ModelAdmin):
     resource_classes = [TicketResource]
     import_formats = [base_formats.CSV, base_formats.XLSX]
     import_template_name = "admin/tickets/ticket/import.html"
@@ -366,21 +366,3 @@ class TicketAdmin(ImportMixin, admin.ModelAdmin):
     @admin.display(description="breached", boolean=True, ordering="is_breached")
     def breached(self, ticket: Ticket) -> bool:
         return ticket.is_breached
-
-    # Import: a row refused at the confirmation step --------------------------------------------
-
-    def process_result(self, result, request):
-        if result.has_errors() or result.has_validation_errors():
-            for row in result.invalid_rows:
-                for column, column_messages in row.error_dict.items():
-                    self.message_user(
-                        request,
-                        f"Row {row.number}, {column}: {' '.join(column_messages)}",
-                        messages.ERROR,
-                    )
-            for number, errors in result.row_errors():
-                for error in errors:
-                    self.message_user(request, f"Row {number}: {error.error}", messages.ERROR)
-            self.message_user(request, "Nothing of the file was imported.", messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:tickets_ticket_import"))
-        return super().process_result(result, request)
