@@ -30,9 +30,9 @@ M = timedelta(minutes=1)
 H = timedelta(hours=1)
 # A batch of targets: savepoint, locking read, the customers' CSMs, the policies, the update of
 # the warned rows, of the breached rows, of their lateness, release (8); then a batch of
-# escalations: savepoint, locking read, CSMs, policies, the groups' members, the update of the
-# fired rules, of the raised tickets (one per level), release (8).
-SWEEP_QUERIES = 16
+# escalations: savepoint, locking read, the lock of their tickets, CSMs, policies, the groups'
+# members, the update of the fired rules, of the raised tickets (one per level), release (9).
+SWEEP_QUERIES = 17
 NOTHING = SlaSweepResult()
 
 

@@ -95,16 +95,25 @@ def _targets_due(*, now: datetime, after_pk: int, size: int) -> list[TicketTarge
 
 
 def _escalations_due(*, now: datetime, after_pk: int, size: int) -> list[TicketEscalation]:
-    """The next batch of escalation rules due (index `escalation_alert_due`). The ticket is
-    locked with its rule, as the ticket services lock it, since raising the level writes it;
-    a ticket being changed right now is skipped and escalated by the next run."""
+    """The next batch of escalation rules due (index `escalation_alert_due`), locked for this
+    worker. Their tickets are locked next (`_tickets_lock`), not in this statement: where a
+    ticket is busy, a joined lock would keep the rule locked yet unread, hidden from every
+    worker until this one commits, and the rule would wait for the next run."""
     return list(
         TicketEscalation.objects.filter(next_alert_at__lte=now, pk__gt=after_pk)
-        .select_for_update(skip_locked=True, of=("self", "ticket"))
+        .select_for_update(skip_locked=True, of=("self",))
         .select_related("ticket__organization", "ticket__assignee")
         .prefetch_related(_active_csms())
         .order_by("pk")[:size]
     )
+
+
+def _tickets_lock(batch: list[TicketEscalation]) -> set[int]:
+    """Lock the batch's tickets, as the ticket services lock them, since raising the level
+    writes the ticket; a ticket being changed right now is skipped, and its rules (still
+    locked by this worker, so no other sends them) are escalated by the next run."""
+    tickets = Ticket.objects.filter(pk__in={row.ticket_id for row in batch}).order_by("pk")
+    return set(tickets.select_for_update(skip_locked=True).values_list("pk", flat=True))
 
 
 def _severity_names(batch: list) -> dict[tuple[int, str], str]:
@@ -228,6 +237,8 @@ def _escalations_fire(batch: list[TicketEscalation], now: datetime, result: SlaS
     """Fire the batch's due rules once each: raise the level, tell the people and the group."""
     if not batch:
         return
+    locked = _tickets_lock(batch)
+    batch = [row for row in batch if row.ticket_id in locked]
     severities = _severity_names(batch)
     groups = _group_members([row for row in batch if row.action == EscalationAction.NOTIFY])
     raised: dict[int, Ticket] = {}
