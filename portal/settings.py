@@ -6,6 +6,7 @@ without any server. Setting DATABASE_URL and REDIS_URL switches to PostgreSQL an
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -229,6 +230,15 @@ CATALOG_FILE = Path(os.environ.get("CATALOG_FILE", BASE_DIR / "cso" / "catalog" 
 SLA_POLICY_DIR = Path(os.environ.get("SLA_POLICY_DIR", BASE_DIR / "tickets" / "policies"))
 # Share of a target's running time after which the assignee and the CSMs are warned.
 SLA_WARNING_SHARE = os.environ.get("SLA_WARNING_SHARE", "0.75")
+try:
+    _share_ok = 0 < Decimal(SLA_WARNING_SHARE) <= 1
+except InvalidOperation:
+    _share_ok = False
+if not _share_ok:
+    raise ValueError(
+        f"SLA_WARNING_SHARE is {SLA_WARNING_SHARE!r}: give a share above 0 and at most 1, "
+        "such as 0.75."
+    )
 RENEWAL_REMINDER_DAYS = int(os.environ.get("RENEWAL_REMINDER_DAYS", "90"))
 # Percentages of a quarter's or a year's hours at which the CSM and customer admins hear of it.
 CONSUMPTION_ALERT_THRESHOLDS = tuple(

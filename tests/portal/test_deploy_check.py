@@ -45,3 +45,10 @@ def test_with_hsts_for_subdomains_and_preload_the_check_is_clean():
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_warning_share_outside_zero_to_one_stops_the_portal_with_the_reason():
+    result = deploy_check(SLA_WARNING_SHARE="1.5")
+
+    assert result.returncode != 0
+    assert "SLA_WARNING_SHARE is '1.5': give a share above 0 and at most 1" in result.stderr
